@@ -1,0 +1,5 @@
+"""`python -m cirrostratus` is `cirro`."""
+
+from cirrostratus.cli import main
+
+main()

@@ -1,0 +1,164 @@
+"""The ObjectStore protocol with its local-folder default and its fsspec twin."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+from urllib.parse import unquote, urlparse
+
+import orjson
+
+
+class StoreError(Exception):
+    """A key that cannot be stored or read (missing object, key escaping its root)."""
+
+
+@runtime_checkable
+class ObjectStore(Protocol):
+    """Where payloads and outputs live. Keys are `/`-separated paths under the store's root."""
+
+    root_url: str
+
+    def url(self, key: str) -> str: ...
+    def put_bytes(self, key: str, data: bytes) -> str: ...
+    def get_bytes(self, key_or_url: str) -> bytes: ...
+    def exists(self, key_or_url: str) -> bool: ...
+
+
+def _clean_key(key: str) -> str:
+    parts = [p for p in key.replace("\\", "/").split("/") if p not in ("", ".")]
+    if not parts or ".." in parts:
+        raise StoreError(f"object key {key!r} is empty or escapes the store root (contains '..')")
+    return "/".join(parts)
+
+
+class LocalStore:
+    """A folder on this machine. URLs are `file://` so stactask and fsspec can read them."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root).absolute()
+        self.root_url = self.root.as_uri()
+
+    def path(self, key_or_url: str) -> Path:
+        if key_or_url.startswith("file://"):
+            p = Path(unquote(urlparse(key_or_url).path))
+            return p
+        if os.path.isabs(key_or_url):
+            return Path(key_or_url)
+        return self.root / _clean_key(key_or_url)
+
+    def url(self, key: str) -> str:
+        return (self.root / _clean_key(key)).as_uri()
+
+    def put_bytes(self, key: str, data: bytes) -> str:
+        target = self.root / _clean_key(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # write-then-rename: a reader never sees half an object
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return target.as_uri()
+
+    def get_bytes(self, key_or_url: str) -> bytes:
+        if "://" in key_or_url and not key_or_url.startswith("file://"):
+            return read_url(key_or_url)
+        p = self.path(key_or_url)
+        try:
+            return p.read_bytes()
+        except FileNotFoundError:
+            raise StoreError(f"no object at {p}") from None
+
+    def exists(self, key_or_url: str) -> bool:
+        if "://" in key_or_url and not key_or_url.startswith("file://"):
+            import fsspec
+
+            fs, path = fsspec.core.url_to_fs(key_or_url)
+            return bool(fs.exists(path))
+        return self.path(key_or_url).exists()
+
+    def put_json(self, key: str, obj: Any) -> str:
+        return self.put_bytes(key, orjson.dumps(obj))
+
+    def get_json(self, key_or_url: str) -> Any:
+        return orjson.loads(self.get_bytes(key_or_url))
+
+
+class FsspecStore:
+    """Any fsspec location, e.g. `s3://bucket/prefix` (needs the `aws` extra for s3fs)."""
+
+    def __init__(self, root_url: str) -> None:
+        import fsspec
+
+        self.root_url = root_url.rstrip("/")
+        self.fs, self._root = fsspec.core.url_to_fs(self.root_url)
+
+    def url(self, key: str) -> str:
+        return f"{self.root_url}/{_clean_key(key)}"
+
+    def put_bytes(self, key: str, data: bytes) -> str:
+        url = self.url(key)
+        with self.fs.open(f"{self._root}/{_clean_key(key)}", "wb") as fh:
+            fh.write(data)
+        return url
+
+    def get_bytes(self, key_or_url: str) -> bytes:
+        if "://" in key_or_url:
+            return read_url(key_or_url)
+        try:
+            with self.fs.open(f"{self._root}/{_clean_key(key_or_url)}", "rb") as fh:
+                data: bytes = fh.read()
+                return data
+        except FileNotFoundError:
+            raise StoreError(f"no object at {self.url(key_or_url)}") from None
+
+    def exists(self, key_or_url: str) -> bool:
+        if "://" in key_or_url:
+            import fsspec
+
+            fs, path = fsspec.core.url_to_fs(key_or_url)
+            return bool(fs.exists(path))
+        return bool(self.fs.exists(f"{self._root}/{_clean_key(key_or_url)}"))
+
+    def put_json(self, key: str, obj: Any) -> str:
+        return self.put_bytes(key, orjson.dumps(obj))
+
+    def get_json(self, key_or_url: str) -> Any:
+        return orjson.loads(self.get_bytes(key_or_url))
+
+
+def read_url(url: str) -> bytes:
+    """Read any URL or path: file://, a plain path, s3://, http(s)://."""
+    if url.startswith("file://"):
+        path = Path(unquote(urlparse(url).path))
+    elif "://" not in url:
+        path = Path(url)
+    else:
+        import fsspec
+
+        try:
+            with fsspec.open(url, "rb") as fh:
+                data: bytes = fh.read()
+                return data
+        except FileNotFoundError:
+            raise StoreError(f"no object at {url}") from None
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise StoreError(f"no object at {path}") from None
+
+
+def open_store(location: str | os.PathLike[str]) -> LocalStore | FsspecStore:
+    """A store for a folder path, a file:// URL, or any fsspec URL such as s3://bucket/prefix."""
+    loc = os.fspath(location)
+    if loc.startswith("file://"):
+        return LocalStore(unquote(urlparse(loc).path))
+    if "://" in loc:
+        return FsspecStore(loc)
+    return LocalStore(loc)
