@@ -37,3 +37,19 @@ def test_open_store_picks_the_backend(tmp_path: Path) -> None:
     assert url == "memory://bucket/prefix/k.json"
     assert memory.get_bytes("k.json") == b"1"
     assert memory.get_bytes(url) == b"1"
+
+
+def test_locations_default_under_dot_cirro_and_honour_overrides(tmp_path: Path) -> None:
+    from cirrostratus.storage.locations import Locations
+
+    loc = Locations.for_project(tmp_path, env={})
+    assert loc.root == tmp_path / ".cirro"
+    assert loc.payload_url == (tmp_path / ".cirro" / "payloads").as_uri()
+    env = loc.cirrus_environment()
+    assert env["CIRRUS_DATA_BUCKET"] == (tmp_path / ".cirro" / "data").as_uri()
+
+    over = Locations.for_project(
+        tmp_path, env={"CIRRUS_DATA_BUCKET": "s3://my-data/", "CIRRUS_PAYLOAD_BUCKET": "pl"}
+    )
+    assert over.data_url == "s3://my-data"
+    assert over.payload_url == (tmp_path / "pl").as_uri()

@@ -46,7 +46,9 @@ class AliasedGroup(click.Group):
         if len(matches) == 1:
             return matches[0]
         if len(matches) > 1:
-            ctx.fail(f"'{cmd_name}' is ambiguous. Did you mean any of these: {', '.join(sorted(matches))}?")
+            ctx.fail(
+                f"'{cmd_name}' is ambiguous. Did you mean any of these: {', '.join(sorted(matches))}?"
+            )
         return None
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
@@ -105,7 +107,9 @@ def _not_yet(name: str) -> click.Command:
 def cli(ctx: click.Context, verbose: int, project_dir: str | None) -> None:
     """Run Cirrus STAC pipelines on this machine, deploy them to AWS, or spread them over Dask."""
     level = max(logging.WARNING - 10 * verbose, logging.DEBUG)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
     ctx.ensure_object(dict)
     ctx.obj["project_dir"] = project_dir
     ctx.obj["verbose"] = verbose
