@@ -86,6 +86,7 @@ def main() -> None:
         fan_out = []
         for collection in ("sample-footprints-a", "sample-footprints-b"):
             block = process_block("publish-footprints")
+            block["collections"] = collection  # part of the payload id: the branches differ
             block["upload_options"]["collections"] = {collection: "*"}
             fan_out.append(block)
         payload = {
