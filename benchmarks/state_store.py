@@ -1,0 +1,102 @@
+"""State transitions per second on SQLite: claim → processing → completed, with their events.
+
+`single`: one transition per call, each its own transaction (what a naive engine would do).
+`batched`: `apply` with many payloads' transitions in one transaction.
+`group_commit`: many threads submitting one transition at a time to a GroupCommitWriter.
+Prints ONE JSON object on the last line.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from cirrostratus.state import GroupCommitWriter, SqliteStateStore, Transition
+
+
+def ids(prefix: str, n: int) -> list[str]:
+    return [f"sentinel-2/workflow-cog/{prefix}-{i:07d}" for i in range(n)]
+
+
+def single(store: SqliteStateStore, n: int) -> float:
+    t0 = time.perf_counter()
+    for i, pid in enumerate(ids("single", n)):
+        ex = f"exec-{i}"
+        store.claim(pid, ex)
+        store.start(pid, ex)
+        store.complete(pid, ex, [f"s3://bucket/{pid}.json"])
+    return 3 * n / (time.perf_counter() - t0)
+
+
+def batched(store: SqliteStateStore, n: int, batch: int) -> float:
+    all_ids = ids("batched", n)
+    t0 = time.perf_counter()
+    for b in range(0, n, batch):
+        chunk = all_ids[b : b + batch]
+        ts: list[Transition] = []
+        for pid in chunk:
+            ex = "e-" + pid[-7:]
+            ts.append(Transition.claim(pid, ex))
+            ts.append(Transition.start(pid, ex))
+            ts.append(Transition.complete(pid, ex, [f"s3://bucket/{pid}.json"]))
+        outcomes = store.apply(ts)
+        assert all(o.applied for o in outcomes)
+    return 3 * n / (time.perf_counter() - t0)
+
+
+def group_commit(store: SqliteStateStore, n: int, threads: int) -> tuple[float, int]:
+    all_ids = ids("group", n)
+    with GroupCommitWriter(store) as writer:
+
+        def work(part: list[str]) -> None:
+            for pid in part:
+                ex = "g-" + pid[-7:]
+                futures = [
+                    writer.submit(Transition.claim(pid, ex)),
+                    writer.submit(Transition.start(pid, ex)),
+                    writer.submit(Transition.complete(pid, ex)),
+                ]
+                assert all(f.result().applied for f in futures)
+
+        t0 = time.perf_counter()
+        workers = [
+            threading.Thread(target=work, args=(all_ids[i::threads],)) for i in range(threads)
+        ]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        rate = 3 * n / (time.perf_counter() - t0)
+        commits = writer.commits
+    return rate, commits
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        store = SqliteStateStore(Path(tmp) / "state.db")
+        s = single(store, 1000)
+        b = batched(store, 60_000, 1000)
+        g, commits = group_commit(store, 6000, 32)
+        events = len(store.events(limit=10**9))
+        store.close()
+    print(
+        json.dumps(
+            {
+                "single_per_s": round(s),
+                "batched_per_s": round(b),
+                "group_commit_per_s": round(g),
+                "group_commit_transactions": commits,
+                "events_logged": events,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

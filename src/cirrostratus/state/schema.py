@@ -1,0 +1,77 @@
+"""The SQLite schema of the state store and its ordered migrations.
+
+The store creates and upgrades its own file: `schema_version` holds the number of migrations
+applied, and each migration runs once, in order, inside the same transaction that bumps the
+version, so two processes opening a new file at once cannot both apply one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from cirrostratus.state.model import StateStoreError
+
+#: Append only; never edit a migration that has shipped.
+MIGRATIONS: tuple[str, ...] = (
+    # 1: records, the transition log, and the write counter used by stable pagination
+    """
+    CREATE TABLE records (
+        payload_id    TEXT PRIMARY KEY,
+        collections   TEXT NOT NULL,
+        workflow      TEXT NOT NULL,
+        itemids       TEXT NOT NULL,
+        state         TEXT NOT NULL,
+        created       TEXT NOT NULL,
+        updated       TEXT NOT NULL,
+        state_changed TEXT NOT NULL,
+        executions    TEXT NOT NULL DEFAULT '[]',
+        outputs       TEXT NOT NULL DEFAULT '[]',
+        last_error    TEXT,
+        lease_until   TEXT,
+        rev           INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX records_cw_updated ON records (collections, workflow, updated, payload_id);
+    CREATE INDEX records_state_updated ON records (state, updated, payload_id);
+    CREATE INDEX records_updated ON records (updated, payload_id);
+    CREATE INDEX records_state_changed ON records (state_changed, payload_id);
+    CREATE TABLE events (
+        seq          INTEGER PRIMARY KEY,
+        time         TEXT NOT NULL,
+        payload_id   TEXT NOT NULL,
+        from_state   TEXT,
+        to_state     TEXT,
+        execution_id TEXT,
+        error        TEXT
+    );
+    CREATE INDEX events_time ON events (time);
+    CREATE INDEX events_payload ON events (payload_id, seq);
+    CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    INSERT INTO counters VALUES ('rev', 0);
+    """,
+)
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the file at `conn` to the newest schema; return the version it is at."""
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        row = conn.execute("SELECT version FROM schema_version").fetchone()
+        version = int(row[0]) if row else 0
+        if row is None:
+            conn.execute("INSERT INTO schema_version VALUES (0)")
+        if version > len(MIGRATIONS):
+            raise StateStoreError(
+                f"the state database is at schema version {version}, newer than this "
+                f"cirrostratus understands ({len(MIGRATIONS)}); upgrade cirrostratus"
+            )
+        for number in range(version, len(MIGRATIONS)):
+            for statement in MIGRATIONS[number].split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute("UPDATE schema_version SET version = ?", (number + 1,))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return len(MIGRATIONS)
