@@ -1,0 +1,26 @@
+"""Fixtures for the ASL conformance corpus: one moto mock per worker process."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from moto_runner import MotoRunner
+
+
+@pytest.fixture(scope="session")
+def moto_runner() -> Iterator[MotoRunner]:
+    """Start mock_aws once per xdist worker: starting it costs far more than one case."""
+    # moto logs every failed execution with a full state dump at ERROR level.
+    logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
+    runner = MotoRunner()
+    try:
+        yield runner
+    finally:
+        runner.close()

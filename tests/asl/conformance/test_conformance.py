@@ -1,0 +1,189 @@
+"""Run every case of the ASL conformance corpus through our interpreter and through moto's.
+
+Each file in ``cases/`` is one state machine with one input. moto's Step Functions
+interpreter is the oracle: status, output and error must be the same (and the cause, where
+it is deterministic). Where moto departs from the Amazon States Language specification the
+case says why in ``moto_differs`` and gives the specification's outcome in ``expect``; we
+are held to ``expect``, and moto is still run to show that it really differs, so a fixed
+moto makes ``test_moto_still_differs`` fail and the case can go back to the plain oracle.
+See docs/conformance.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from moto_runner import INVALID_DEFINITION, MotoOutcome, MotoRunner
+
+try:
+    from cirrostratus.asl import AslDefinitionError, compile_definition
+except ImportError as exc:  # pragma: no cover - only while the interpreter is being written
+    pytest.skip(f"cirrostratus.asl is not importable yet: {exc}", allow_module_level=True)
+
+CASES_DIR = Path(__file__).parent / "cases"
+CASE_KEYS = {"description", "definition", "input", "expect", "moto_differs"}
+EXPECT_KEYS = {"status", "output", "error", "cause"}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One corpus file, validated."""
+
+    id: str
+    description: str
+    definition: dict[str, Any]
+    input: Any
+    expect: dict[str, Any] | None
+    moto_differs: str | None
+
+
+def load_case(path: Path) -> Case:
+    """Read and check one case file; a malformed file names itself and the fix."""
+    data = json.loads(path.read_text())
+    problems = []
+    if not isinstance(data, dict):
+        raise ValueError(f"{path.name}: a case is a JSON object with {sorted(CASE_KEYS)}")
+    if unknown := set(data) - CASE_KEYS:
+        problems.append(f"unknown keys {sorted(unknown)} (allowed: {sorted(CASE_KEYS)})")
+    for key in ("description", "definition", "input"):
+        if key not in data:
+            problems.append(f"'{key}' is required")
+    expect, differs = data.get("expect"), data.get("moto_differs")
+    if (expect is None) != (differs is None):
+        problems.append("'expect' and 'moto_differs' go together: give both or neither")
+    if expect is not None and (not isinstance(expect, dict) or not set(expect) <= EXPECT_KEYS):
+        problems.append(f"'expect' is an object with some of {sorted(EXPECT_KEYS)}")
+    if problems:
+        raise ValueError(f"{path.name}: " + "; ".join(problems))
+    return Case(path.stem, data["description"], data["definition"], data["input"], expect, differs)
+
+
+CASES = [load_case(p) for p in sorted(CASES_DIR.glob("*.json"))]
+DIFFERING = [c for c in CASES if c.moto_differs]
+
+
+class FastClock:
+    """Real wall-clock time plus whatever the execution has 'slept': Retry intervals and
+    Wait states cost nothing, yet timestamps still move forward consistently."""
+
+    def __init__(self) -> None:
+        self._skipped = 0.0
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=self._skipped)
+
+    async def sleep(self, seconds: float) -> None:
+        self._skipped += max(0.0, seconds)
+        await asyncio.sleep(0)
+
+
+async def no_tasks(resource: Any, parameters: Any, context: Any) -> Any:
+    """The corpus has no Task states; reaching one is a bug in the corpus."""
+    raise AssertionError(f"conformance cases must not invoke tasks (Resource {resource!r})")
+
+
+def run_ours(case: Case) -> MotoOutcome:
+    """Compile and execute one case with our interpreter, in moto's outcome shape."""
+    try:
+        machine = compile_definition(case.definition, name=case.id)
+    except AslDefinitionError as exc:
+        return MotoOutcome(INVALID_DEFINITION, None, "AslDefinitionError", str(exc))
+    result = asyncio.run(
+        machine.execute(case.input, invoker=no_tasks, clock=FastClock(), name=case.id)
+    )
+    output = json.loads(json.dumps(result.output)) if result.status == "SUCCEEDED" else None
+    return MotoOutcome(result.status, output, result.error, result.cause)
+
+
+_moto_outcomes: dict[str, MotoOutcome] = {}
+
+
+def run_moto(runner: MotoRunner, case: Case) -> MotoOutcome:
+    """moto's outcome for a case, computed once per worker process."""
+    if case.id not in _moto_outcomes:
+        _moto_outcomes[case.id] = runner.run(
+            case.definition, case.input, state_machine_name=case.id, execution_name=case.id
+        )
+    return _moto_outcomes[case.id]
+
+
+def comparable(outcome: MotoOutcome) -> dict[str, Any]:
+    """The fields two interpreters must agree on.
+
+    Output only matters for a success. The cause is compared when the error is a
+    user-defined name (from a Fail state or a branch): the causes of States.* errors are
+    free text that differs between any two implementations.
+    """
+    fields: dict[str, Any] = {"status": outcome.status}
+    if outcome.status == "SUCCEEDED":
+        fields["output"] = outcome.output
+    if outcome.status == "FAILED":
+        fields["error"] = outcome.error
+        if outcome.error and not outcome.error.startswith("States."):
+            fields["cause"] = outcome.cause
+    return fields
+
+
+def describe(outcome: MotoOutcome) -> str:
+    return json.dumps(
+        {
+            "status": outcome.status,
+            "output": outcome.output,
+            "error": outcome.error,
+            "cause": outcome.cause,
+        },
+        indent=1,
+        default=str,
+    )
+
+
+def differences(expected: dict[str, Any], actual: MotoOutcome) -> list[str]:
+    """Keys of ``expected`` that ``actual`` does not match."""
+    got = {
+        "status": actual.status,
+        "output": actual.output,
+        "error": actual.error,
+        "cause": actual.cause,
+    }
+    return [key for key, value in expected.items() if got[key] != value]
+
+
+def test_corpus_is_large_enough() -> None:
+    """Issue #3 asks for at least 60 cases."""
+    assert len(CASES) >= 60, f"only {len(CASES)} cases in {CASES_DIR}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_conformance(case: Case, moto_runner: MotoRunner) -> None:
+    moto = run_moto(moto_runner, case)
+    ours = run_ours(case)
+    if case.expect is None:
+        assert comparable(ours) == comparable(moto), (
+            f"{case.id}: {case.description}\nours:\n{describe(ours)}\nmoto:\n{describe(moto)}"
+        )
+    else:
+        wrong = differences(case.expect, ours)
+        assert not wrong, (
+            f"{case.id}: {case.description}\n"
+            f"ours differs from the specification in {wrong}:\n"
+            f"expected: {json.dumps(case.expect)}\nours:\n{describe(ours)}\n"
+            f"(moto, known to differ because {case.moto_differs}):\n{describe(moto)}"
+        )
+
+
+@pytest.mark.parametrize("case", DIFFERING, ids=[c.id for c in DIFFERING])
+def test_moto_still_differs(case: Case, moto_runner: MotoRunner) -> None:
+    """A documented moto deviation must still be real, or the case should drop it."""
+    assert case.expect is not None
+    moto = run_moto(moto_runner, case)
+    assert differences(case.expect, moto), (
+        f"{case.id}: moto now agrees with the specification ({json.dumps(case.expect)}); "
+        f"remove 'expect' and 'moto_differs' from cases/{case.id}.json.\n"
+        f"moto:\n{describe(moto)}"
+    )
