@@ -1,0 +1,259 @@
+"""`Project.validate()`: everything we can check without running anything.
+
+Errors stop a project from working (bad schema, a workflow naming a lambda that does not
+exist, an invalid ASL definition); warnings flag what works locally but would not, or
+should not, deploy as written (a lambda over Lambda's limits, a task without a README).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from cirrostratus.project.components import Component, Task, Workflow
+from cirrostratus.project.discovery import CONFIG_NAME
+from cirrostratus.project.problems import Problem
+from cirrostratus.project.references import workflow_references
+
+if TYPE_CHECKING:
+    from cirrostratus.project.project import Project
+
+LAMBDA_MAX_TIMEOUT = 900
+LAMBDA_MEMORY = (128, 10_240)
+
+
+def validate_project(project: Project) -> list[Problem]:
+    """Every problem in the project, loading problems first, in a stable order."""
+    from cirrostratus.project.jsonschemas import check
+
+    problems = list(project.problems)
+    if project.root is not None:
+        for key, message in check(project.config, "cirrus.json"):
+            problems.append(Problem("error", CONFIG_NAME, key, message))
+    components: list[Component] = [*project.functions.values(), *project.feeders.values()]
+    for component in [*components, *project.tasks.values()]:
+        problems += _component_problems(project, component)
+    for workflow in project.workflows.values():
+        problems += _workflow_problems(project, workflow)
+    for name, resource in project.resources.items():
+        if not isinstance(resource.body, dict) or not isinstance(resource.body.get("Type"), str):
+            problems.append(
+                Problem("error", resource.file, f"Resources.{name}.Type", "is required")
+            )
+    for job in project.job_definitions.values():
+        key = _resource_key(job.task, job.logical_id)
+        if not job.image:
+            problems.append(Problem("error", job.file, key, "has no ContainerProperties.Image"))
+        elif job.runs_lambda and len(job.command) >= 2:
+            for ref in workflow_references(
+                job.command[1], key + ".Properties.ContainerProperties.Command[1]"
+            ):
+                if ref.kind == "lambda" and project.lambda_component(ref.name) is None:
+                    problems.append(
+                        Problem(
+                            "warning",
+                            job.file,
+                            ref.key,
+                            f"the lambda runner would run lambda {ref.name!r}, but no enabled lambda has that name",
+                        )
+                    )
+    return _dedupe(problems)
+
+
+def _component_problems(project: Project, component: Component) -> list[Problem]:
+    from cirrostratus.project.jsonschemas import check, check_schema
+
+    file = project.display(component.definition_file)
+    out: list[Problem] = []
+    schema = "task.json" if component.kind == "task" else "component.json"
+    for key, message in check(component.definition, schema):
+        out.append(Problem("error", file, key, message))
+    if "iamRoleStatements" in component.definition:
+        out.append(
+            Problem(
+                "warning",
+                file,
+                "iamRoleStatements",
+                "top-level statements are ignored by Cirrus's build; move them under lambda:",
+            )
+        )
+    if component.lambda_enabled:
+        out += _lambda_problems(component, file)
+    if isinstance(component, Task):
+        if component.readme is None:
+            out.append(
+                Problem(
+                    "warning",
+                    file,
+                    "",
+                    f"task {component.name!r} has no README.md; document its parameters there",
+                )
+            )
+        if component.parameters_schema is not None:
+            bad = check_schema(component.parameters_schema)
+            if bad:
+                out.append(
+                    Problem("error", file, "parameters", f"is not a valid JSON Schema: {bad}")
+                )
+        if component.batch_enabled:
+            if not component.job_definitions:
+                out.append(
+                    Problem(
+                        "warning",
+                        file,
+                        "batch.resources.Resources",
+                        "has no AWS::Batch::JobDefinition",
+                    )
+                )
+            for logical_id in component.job_definitions:
+                job = project.job_definitions.get(logical_id)
+                if job is not None and not job.runs_lambda and not component.local_command:
+                    out.append(
+                        Problem(
+                            "warning",
+                            file,
+                            "batch.local.command",
+                            f"is not set and {logical_id}'s image {job.image!r} is not a Cirrus lambda "
+                            "runner, so cirro cannot run this job locally (e.g. [python, task.py, Ref::url])",
+                        )
+                    )
+    return out
+
+
+def _lambda_problems(component: Component, file: str) -> list[Problem]:
+    out: list[Problem] = []
+    hint = (
+        " (too big for Lambda: consider `batch` for this task)" if component.kind == "task" else ""
+    )
+    if component.timeout > LAMBDA_MAX_TIMEOUT:
+        out.append(
+            Problem(
+                "warning",
+                file,
+                "lambda.timeout",
+                f"{component.timeout} s exceeds Lambda's 900 s limit{hint}",
+            )
+        )
+    low, high = LAMBDA_MEMORY
+    if not low <= component.memory_size <= high:
+        out.append(
+            Problem(
+                "warning",
+                file,
+                "lambda.memorySize",
+                f"{component.memory_size} MB is outside Lambda's {low}-{high} MB{hint}",
+            )
+        )
+    handler_file = component.handler_file
+    if component.handler and component.image is None:
+        if handler_file is None:
+            out.append(
+                Problem(
+                    "error",
+                    file,
+                    "lambda.handler",
+                    "must look like module.function (e.g. lambda_function.lambda_handler)",
+                )
+            )
+        elif not handler_file.is_file():
+            out.append(
+                Problem(
+                    "error",
+                    file,
+                    "lambda.handler",
+                    f"module file {handler_file.name} is missing from {component.directory.name}/",
+                )
+            )
+    return out
+
+
+def _workflow_problems(project: Project, workflow: Workflow) -> list[Problem]:
+    from cirrostratus.project.jsonschemas import check
+
+    file = project.display(workflow.definition_file)
+    out = [
+        Problem("error", file, key, message)
+        for key, message in check(workflow.raw, "workflow.json")
+    ]
+    name = workflow.state_machine_name
+    if name and not name.endswith(f"-{workflow.name}"):
+        out.append(
+            Problem(
+                "warning",
+                file,
+                "name",
+                f"should be ${{self:service}}-${{self:provider.stage}}-{workflow.name} "
+                "(Cirrus's process starts workflows by that name)",
+            )
+        )
+    for ref in workflow_references(workflow.definition):
+        if ref.kind == "lambda":
+            out += _lambda_reference(project, file, ref.name, ref.key)
+        elif ref.name not in project.resources:
+            out.append(
+                Problem(
+                    "error",
+                    file,
+                    ref.key,
+                    f"#{{{ref.name}}} is not a CloudFormation resource of this project",
+                )
+            )
+    out += _asl_problems(workflow.definition, file)
+    return out
+
+
+def _lambda_reference(project: Project, file: str, name: str, key: str) -> Iterator[Problem]:
+    component = project.component(name)
+    if component is None:
+        yield Problem(
+            "error", file, key, f"refers to {name!r}, which is not a task, function or feeder"
+        )
+    elif project.lambda_component(name) is None:
+        yield Problem(
+            "warning", file, key, f"refers to {component.kind} {name!r}, whose lambda is disabled"
+        )
+
+
+def _asl_problems(definition: dict[str, Any], file: str) -> list[Problem]:
+    check_definition = _asl_checker()
+    if check_definition is None or not definition:
+        return []
+    out = []
+    for problem in check_definition(definition):
+        state = getattr(problem, "state", None)
+        severity = getattr(problem, "severity", "error")
+        key = f"definition.States.{state}" if state else "definition"
+        out.append(
+            Problem(
+                "warning" if severity == "warning" else "error",
+                file,
+                key,
+                str(getattr(problem, "message", problem)),
+            )
+        )
+    return out
+
+
+def _asl_checker() -> Callable[[dict[str, Any]], list[Any]] | None:
+    """The ASL static checker if the asl package provides it (it may not be built yet)."""
+    try:
+        module = importlib.import_module("cirrostratus.asl")
+    except ImportError:
+        return None
+    checker: Callable[[dict[str, Any]], list[Any]] | None = getattr(module, "check_definition", None)
+    return checker
+
+
+def _resource_key(task: str | None, logical_id: str) -> str:
+    return f"batch.resources.Resources.{logical_id}" if task else f"Resources.{logical_id}"
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    seen: set[Problem] = set()
+    out = []
+    for problem in problems:
+        if problem not in seen:
+            seen.add(problem)
+            out.append(problem)
+    return out
