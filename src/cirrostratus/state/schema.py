@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from cirrostratus.state.connection import write_transaction
 from cirrostratus.state.model import StateStoreError
 
 #: Append only; never edit a migration that has shipped.
@@ -51,27 +52,28 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
-def migrate(conn: sqlite3.Connection) -> int:
-    """Bring the file at `conn` to the newest schema; return the version it is at."""
-    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        row = conn.execute("SELECT version FROM schema_version").fetchone()
+def migrate(conn: sqlite3.Connection, migrations: tuple[str, ...] = MIGRATIONS) -> int:
+    """Bring the file at `conn` to the newest schema; return the version it is at.
+
+    The intake queue reuses this with its own `migrations`.
+    """
+
+    def upgrade(c: sqlite3.Connection) -> int:
+        c.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        row = c.execute("SELECT version FROM schema_version").fetchone()
         version = int(row[0]) if row else 0
         if row is None:
-            conn.execute("INSERT INTO schema_version VALUES (0)")
-        if version > len(MIGRATIONS):
+            c.execute("INSERT INTO schema_version VALUES (0)")
+        if version > len(migrations):
             raise StateStoreError(
-                f"the state database is at schema version {version}, newer than this "
-                f"cirrostratus understands ({len(MIGRATIONS)}); upgrade cirrostratus"
+                f"the database is at schema version {version}, newer than this "
+                f"cirrostratus understands ({len(migrations)}); upgrade cirrostratus"
             )
-        for number in range(version, len(MIGRATIONS)):
-            for statement in MIGRATIONS[number].split(";"):
+        for number in range(version, len(migrations)):
+            for statement in migrations[number].split(";"):
                 if statement.strip():
-                    conn.execute(statement)
-            conn.execute("UPDATE schema_version SET version = ?", (number + 1,))
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    return len(MIGRATIONS)
+                    c.execute(statement)
+            c.execute("UPDATE schema_version SET version = ?", (number + 1,))
+        return len(migrations)
+
+    return write_transaction(conn, upgrade)

@@ -1,0 +1,313 @@
+"""The default IntakeQueue: one SQLite file (`.cirro/intake.db`) any process may share.
+
+Every operation is one short `BEGIN IMMEDIATE` transaction, so two processes receiving at
+once never get the same delivery: a message is leased (its `visible_at` pushed past now and a
+fresh receipt written) in the same transaction that selects it.
+
+A receipt is `<message id>.<token>`; the token changes on every delivery, so a receiver whose
+lease ran out (and whose message went to someone else) can no longer delete or extend it.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from cirrostratus.intake.model import (
+    Body,
+    DeadLetter,
+    IntakeError,
+    Message,
+    QueueCounts,
+    encode,
+)
+from cirrostratus.state import connection
+from cirrostratus.state.model import utcnow
+from cirrostratus.state.schema import migrate
+
+T = TypeVar("T")
+
+DEFAULT_PATH = Path(".cirro/intake.db")
+DEFAULT_VISIBILITY_TIMEOUT = 30.0
+DEFAULT_MAX_RECEIVES = 5
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE messages (
+        id            INTEGER PRIMARY KEY,
+        body          BLOB NOT NULL,
+        sent          REAL NOT NULL,
+        visible_at    REAL NOT NULL,
+        receive_count INTEGER NOT NULL DEFAULT 0,
+        token         TEXT,
+        last_error    TEXT,
+        dead_at       REAL
+    );
+    CREATE INDEX messages_ready ON messages (visible_at, id) WHERE dead_at IS NULL;
+    CREATE INDEX messages_dead ON messages (id) WHERE dead_at IS NOT NULL;
+    """,
+)
+
+
+def _split_receipt(receipt: str) -> tuple[int, str]:
+    mid, _, token = receipt.partition(".")
+    try:
+        return int(mid), token
+    except ValueError:
+        raise IntakeError(
+            f"receipt {receipt!r} is not one this queue handed out; "
+            "use the receipt of a received message"
+        ) from None
+
+
+class SqliteIntakeQueue:
+    """A leased, durable queue with dead letters, safe for concurrent processes.
+
+    `max_receives`: deliveries before a message is dead-lettered (SQS's maxReceiveCount);
+    `visibility_timeout`: default lease in seconds; `now`: the clock (tests inject one).
+    """
+
+    def __init__(
+        self,
+        path: str | Path = DEFAULT_PATH,
+        *,
+        now: Callable[[], datetime] = utcnow,
+        visibility_timeout: float = DEFAULT_VISIBILITY_TIMEOUT,
+        max_receives: int = DEFAULT_MAX_RECEIVES,
+        busy_timeout_ms: int = connection.BUSY_TIMEOUT_MS,
+    ) -> None:
+        if max_receives < 1:
+            raise IntakeError(f"max_receives={max_receives} must be at least 1")
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.now = now
+        self.visibility_timeout = visibility_timeout
+        self.max_receives = max_receives
+        self._lock = threading.Lock()
+        self._conn = connection.connect(self.path, busy_timeout_ms=busy_timeout_ms)
+        migrate(self._conn, MIGRATIONS)
+
+    def _t(self) -> float:
+        return self.now().timestamp()
+
+    def _write(self, body: Callable[[sqlite3.Connection], T]) -> T:
+        with self._lock:
+            return connection.write_transaction(self._conn, body)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> SqliteIntakeQueue:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- sending -----------------------------------------------------------------------
+
+    def send(self, body: Body, *, delay: float = 0) -> str:
+        return self.send_batch([body], delay=delay)[0]
+
+    def send_batch(self, bodies: Iterable[Body], *, delay: float = 0) -> list[str]:
+        """Enqueue messages in one transaction; returns their ids, in order."""
+        encoded = [encode(b) for b in bodies]
+        if not encoded:
+            return []
+        now = self._t()
+
+        def insert(c: sqlite3.Connection) -> list[str]:
+            ids = []
+            for data in encoded:
+                cur = c.execute(
+                    "INSERT INTO messages (body, sent, visible_at) VALUES (?, ?, ?)",
+                    (data, now, now + delay),
+                )
+                ids.append(str(cur.lastrowid))
+            return ids
+
+        return self._write(insert)
+
+    def dead_letter(self, body: Body, error: str) -> str:
+        """Put a message straight into the dead letters (e.g. a payload that can never run)."""
+        data = encode(body)
+        now = self._t()
+
+        def insert(c: sqlite3.Connection) -> str:
+            cur = c.execute(
+                "INSERT INTO messages (body, sent, visible_at, last_error, dead_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (data, now, now, error, now),
+            )
+            return str(cur.lastrowid)
+
+        return self._write(insert)
+
+    # --- receiving ---------------------------------------------------------------------
+
+    def receive(
+        self, max_messages: int = 10, *, visibility_timeout: float | None = None
+    ) -> list[Message]:
+        """Lease up to `max_messages` visible messages, oldest first.
+
+        A message already delivered `max_receives` times is moved to the dead letters instead
+        of being delivered again (as SQS does with a redrive policy).
+        """
+        lease = self.visibility_timeout if visibility_timeout is None else visibility_timeout
+        now = self._t()
+
+        def take(c: sqlite3.Connection) -> list[Message]:
+            out: list[Message] = []
+            while len(out) < max_messages:
+                rows = c.execute(
+                    "SELECT id, body, receive_count, sent FROM messages "
+                    "WHERE dead_at IS NULL AND visible_at <= ? ORDER BY visible_at, id LIMIT ?",
+                    (now, max_messages - len(out)),
+                ).fetchall()
+                if not rows:
+                    break
+                dead = [(now, r[0]) for r in rows if r[2] >= self.max_receives]
+                if dead:
+                    c.executemany(
+                        "UPDATE messages SET dead_at = ?, token = NULL, last_error = "
+                        "coalesce(last_error, 'received ' || receive_count || "
+                        "' times without being deleted') WHERE id = ?",
+                        dead,
+                    )
+                leased = []
+                for mid, body, count, sent in rows:
+                    if count >= self.max_receives:
+                        continue
+                    token = secrets.token_hex(8)
+                    leased.append((now + lease, token, mid))
+                    out.append(Message(str(mid), bytes(body), count + 1, f"{mid}.{token}", sent))
+                c.executemany(
+                    "UPDATE messages SET visible_at = ?, token = ?, "
+                    "receive_count = receive_count + 1 WHERE id = ?",
+                    leased,
+                )
+            return out
+
+        return self._write(take)
+
+    def _by_receipt(self, receipt: str, sql: str, params: tuple[Any, ...]) -> bool:
+        mid, token = _split_receipt(receipt)
+
+        def run(c: sqlite3.Connection) -> bool:
+            cur = c.execute(
+                f"{sql} WHERE id = ? AND token = ? AND dead_at IS NULL", (*params, mid, token)
+            )
+            return cur.rowcount > 0
+
+        return self._write(run)
+
+    def delete(self, receipt: str) -> bool:
+        """Acknowledge a delivery. False when the lease had passed to another delivery."""
+        return self._by_receipt(receipt, "DELETE FROM messages", ())
+
+    def delete_batch(self, receipts: Sequence[str]) -> int:
+        keys = [_split_receipt(r) for r in receipts]
+
+        def run(c: sqlite3.Connection) -> int:
+            n = 0
+            for mid, token in keys:
+                cur = c.execute(
+                    "DELETE FROM messages WHERE id = ? AND token = ? AND dead_at IS NULL",
+                    (mid, token),
+                )
+                n += cur.rowcount
+            return n
+
+        return self._write(run)
+
+    def extend(self, receipt: str, seconds: float) -> bool:
+        """Keep a delivery leased for `seconds` from now (SQS's ChangeMessageVisibility)."""
+        return self._by_receipt(
+            receipt, "UPDATE messages SET visible_at = ?", (self._t() + seconds,)
+        )
+
+    def release(self, receipt: str, *, error: str | None = None, delay: float = 0) -> bool:
+        """Give a delivery back: visible again after `delay`, keeping `error` if given."""
+        return self._by_receipt(
+            receipt,
+            "UPDATE messages SET visible_at = ?, token = NULL, "
+            "last_error = coalesce(?, last_error)",
+            (self._t() + delay, error),
+        )
+
+    def fail(self, receipt: str, error: str) -> bool:
+        """This delivery failed: dead-letter it if it has used up its receives, else release."""
+        mid, token = _split_receipt(receipt)
+        now = self._t()
+
+        def run(c: sqlite3.Connection) -> bool:
+            cur = c.execute(
+                "UPDATE messages SET token = NULL, last_error = ?, visible_at = ?, "
+                "dead_at = CASE WHEN receive_count >= ? THEN ? ELSE NULL END "
+                "WHERE id = ? AND token = ? AND dead_at IS NULL",
+                (error, now, self.max_receives, now, mid, token),
+            )
+            return cur.rowcount > 0
+
+        return self._write(run)
+
+    # --- dead letters and counts ---------------------------------------------------------
+
+    def dead_letters(self, *, limit: int = 100, after: str | None = None) -> list[DeadLetter]:
+        """Dead letters in id order; page with `after=<last id>`."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT id, body, receive_count, last_error, sent, dead_at FROM messages "
+                "WHERE dead_at IS NOT NULL AND id > ? ORDER BY id LIMIT ?",
+                (int(after or 0), limit),
+            ).fetchall()
+        return [DeadLetter(str(r[0]), bytes(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
+
+    def _dead_ids(self, ids: Iterable[str] | None) -> tuple[str, list[Any]]:
+        if ids is None:
+            return "dead_at IS NOT NULL", []
+        keys = [int(i) for i in ids]
+        return f"dead_at IS NOT NULL AND id IN ({','.join('?' * len(keys))})", list(keys)
+
+    def redrive(self, ids: Iterable[str] | None = None) -> int:
+        """Make dead letters (all, or those `ids`) visible again with a fresh receive count."""
+        where, params = self._dead_ids(ids)
+        if params == [] and ids is not None:
+            return 0
+        now = self._t()
+        return self._write(
+            lambda c: (
+                c.execute(
+                    "UPDATE messages SET dead_at = NULL, receive_count = 0, token = NULL, "
+                    f"visible_at = ? WHERE {where}",
+                    (now, *params),
+                ).rowcount
+            )
+        )
+
+    def purge_dead(self, ids: Iterable[str] | None = None) -> int:
+        """Forget dead letters (all, or those `ids`)."""
+        where, params = self._dead_ids(ids)
+        if params == [] and ids is not None:
+            return 0
+        return self._write(
+            lambda c: c.execute(f"DELETE FROM messages WHERE {where}", params).rowcount
+        )
+
+    def counts(self) -> QueueCounts:
+        now = self._t()
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT "
+                "count(*) FILTER (WHERE dead_at IS NULL AND visible_at <= ?), "
+                "count(*) FILTER (WHERE dead_at IS NULL AND visible_at > ? AND token IS NOT NULL), "
+                "count(*) FILTER (WHERE dead_at IS NULL AND visible_at > ? AND token IS NULL), "
+                "count(*) FILTER (WHERE dead_at IS NOT NULL) FROM messages",
+                (now, now, now),
+            ).fetchone()
+        return QueueCounts(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
