@@ -1,0 +1,439 @@
+"""Intrinsic functions (`States.Format('{}', $.x)` and friends), parsed once into closures.
+
+`parse_intrinsic(text)` checks the syntax, the function names and their arity and returns an
+evaluator `(data, context) -> value`. Runtime problems (wrong argument types, bad JSON, an
+index out of range) raise States.IntrinsicFailure.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import random
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from cirrostratus.asl.errors import INTRINSIC_FAILURE, StatesError
+from cirrostratus.asl.paths import PathSyntaxError, parse_path
+
+Evaluator = Callable[[Any, Any], Any]
+
+
+class IntrinsicSyntaxError(ValueError):
+    """The text is not a valid intrinsic function call."""
+
+
+def is_intrinsic(text: str) -> bool:
+    return text.startswith("States.")
+
+
+def parse_intrinsic(text: str) -> Evaluator:
+    parser = _Parser(text)
+    node = parser.call()
+    parser.skip_ws()
+    if parser.pos != len(text):
+        raise IntrinsicSyntaxError(
+            f"{text!r}: unexpected text after the call: {text[parser.pos :]!r}"
+        )
+    return node
+
+
+def _fail(message: str) -> StatesError:
+    return StatesError(INTRINSIC_FAILURE, message)
+
+
+class _Literal:
+    """A string literal: its unescaped value, and its raw text for States.Format templates."""
+
+    __slots__ = ("raw", "value")
+
+    def __init__(self, value: str, raw: str) -> None:
+        self.value = value
+        self.raw = raw
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+
+    def error(self, message: str) -> IntrinsicSyntaxError:
+        return IntrinsicSyntaxError(f"{self.text!r}: {message} (at position {self.pos + 1})")
+
+    def skip_ws(self) -> None:
+        while self.pos < len(self.text) and self.text[self.pos] == " ":
+            self.pos += 1
+
+    def call(self) -> Evaluator:
+        self.skip_ws()
+        m = re.compile(r"States\.([A-Za-z0-9]+)\(").match(self.text, self.pos)
+        if not m:
+            raise self.error("expected a call like States.Format(...)")
+        name = m.group(1)
+        if name not in _FUNCTIONS:
+            raise IntrinsicSyntaxError(f"{self.text!r}: unknown intrinsic function States.{name}")
+        self.pos = m.end()
+        args: list[Any] = []
+        self.skip_ws()
+        if self.peek() == ")":
+            self.pos += 1
+        else:
+            while True:
+                args.append(self.argument())
+                self.skip_ws()
+                ch = self.peek()
+                self.pos += 1
+                if ch == ")":
+                    break
+                if ch != ",":
+                    self.pos -= 1
+                    raise self.error("expected ',' or ')'")
+        low, high, impl = _FUNCTIONS[name]
+        if len(args) < low or (high is not None and len(args) > high):
+            want = str(low) if low == high else f"{low}..{high if high is not None else 'n'}"
+            raise IntrinsicSyntaxError(
+                f"{self.text!r}: States.{name} takes {want} argument(s), got {len(args)}"
+            )
+        return _bind(name, impl, args)
+
+    def peek(self) -> str:
+        return self.text[self.pos] if self.pos < len(self.text) else ""
+
+    def argument(self) -> Any:
+        self.skip_ws()
+        ch = self.peek()
+        if ch == "'":
+            return self.string()
+        if ch == "$":
+            return self.path()
+        if self.text.startswith("States.", self.pos):
+            return self.call()
+        m = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?|true|false|null").match(self.text, self.pos)
+        if not m:
+            raise self.error("expected a string, number, boolean, null, path or call")
+        self.pos = m.end()
+        word = m.group(0)
+        if word in ("true", "false", "null"):
+            const: Any = {"true": True, "false": False, "null": None}[word]
+        else:
+            const = float(word) if m.group(1) or m.group(2) else int(word)
+        return _Const(const)
+
+    def string(self) -> _Literal:
+        self.pos += 1
+        value, start = [], self.pos
+        while True:
+            ch = self.peek()
+            if ch == "":
+                raise self.error("unterminated string literal")
+            if ch == "\\":
+                nxt = self.text[self.pos + 1 : self.pos + 2]
+                if nxt not in ("'", "\\", "{", "}"):
+                    raise self.error(f"unknown escape '\\{nxt}' (escape only ' {{ }} and \\)")
+                value.append(nxt)
+                self.pos += 2
+                continue
+            if ch == "'":
+                raw = self.text[start : self.pos]
+                self.pos += 1
+                return _Literal("".join(value), raw)
+            value.append(ch)
+            self.pos += 1
+
+    def path(self) -> _PathArg:
+        start, depth, quote = self.pos, 0, ""
+        while self.pos < len(self.text):
+            ch = self.text[self.pos]
+            if quote:
+                if ch == quote:
+                    quote = ""
+            elif ch in "'\"" and depth:
+                quote = ch
+            elif ch == "[":
+                depth += 1
+            elif ch == "]":
+                depth -= 1
+            elif ch in ",)" and depth == 0:
+                break
+            self.pos += 1
+        text = self.text[start : self.pos].strip()
+        try:
+            return _PathArg(parse_path(text))
+        except PathSyntaxError as exc:
+            raise IntrinsicSyntaxError(f"{self.text!r}: {exc}") from None
+
+
+class _Const:
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+class _PathArg:
+    __slots__ = ("path",)
+
+    def __init__(self, path: Any) -> None:
+        self.path = path
+
+
+def _bind(name: str, impl: Callable[..., Any], args: list[Any]) -> Evaluator:
+    getters: list[Evaluator] = []
+    for arg in args:
+        if isinstance(arg, _Literal | _Const):
+            getters.append(_const_getter(arg.value))
+        elif isinstance(arg, _PathArg):
+            getters.append(_path_getter(arg.path))
+        else:
+            getters.append(arg)
+    if name == "Format" and isinstance(args[0], _Literal):
+        template = _format_template(args[0].raw, escaped=True)
+        rest = getters[1:]
+        return lambda data, ctx: _render(template, [g(data, ctx) for g in rest])
+
+    def evaluate(data: Any, ctx: Any) -> Any:
+        return impl(*[g(data, ctx) for g in getters])
+
+    return evaluate
+
+
+def _const_getter(value: Any) -> Evaluator:
+    return lambda data, ctx: value
+
+
+def _path_getter(path: Any) -> Evaluator:
+    get = path.get
+    if path.context:
+        return lambda data, ctx: get(ctx)
+    return lambda data, ctx: get(data)
+
+
+# --- States.Format -------------------------------------------------------------------------
+
+
+def _format_template(raw: str, *, escaped: bool) -> list[str | None]:
+    """Split a template into literal pieces and None for each `{}` placeholder."""
+    parts: list[str | None] = []
+    buf: list[str] = []
+    i = 0
+    while i < len(raw):
+        ch = raw[i]
+        if escaped and ch == "\\" and i + 1 < len(raw):
+            buf.append(raw[i + 1])
+            i += 2
+        elif raw.startswith("{}", i):
+            parts.append("".join(buf))
+            parts.append(None)
+            buf = []
+            i += 2
+        else:
+            buf.append(ch)
+            i += 1
+    parts.append("".join(buf))
+    return parts
+
+
+def _render(template: list[str | None], values: list[Any]) -> str:
+    holes = template.count(None)
+    if holes != len(values):
+        raise _fail(
+            f"States.Format: the template has {holes} '{{}}' but {len(values)} value(s) were given"
+        )
+    out, it = [], iter(values)
+    for part in template:
+        out.append(_format_value(next(it)) if part is None else part)
+    return "".join(out)
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _format(template: Any, *values: Any) -> str:
+    if not isinstance(template, str):
+        raise _fail("States.Format: the first argument must be a string")
+    return _render(_format_template(template, escaped=False), list(values))
+
+
+# --- the other functions -------------------------------------------------------------------
+
+
+def _need(cond: bool, message: str) -> None:
+    if not cond:
+        raise _fail(message)
+
+
+def _is_int(value: Any) -> bool:
+    if isinstance(value, float) and value.is_integer():
+        return True
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _string_to_json(text: Any) -> Any:
+    _need(isinstance(text, str), "States.StringToJson: the argument must be a string")
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise _fail(f"States.StringToJson: not valid JSON: {exc}") from None
+
+
+def _json_to_string(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _array(*values: Any) -> list[Any]:
+    return list(values)
+
+
+def _array_partition(array: Any, size: Any) -> list[Any]:
+    _need(isinstance(array, list), "States.ArrayPartition: the first argument must be an array")
+    _need(
+        _is_int(size) and size > 0,
+        "States.ArrayPartition: the chunk size must be a positive integer",
+    )
+    n = int(size)
+    return [array[i : i + n] for i in range(0, len(array), n)]
+
+
+def _array_contains(array: Any, value: Any) -> bool:
+    _need(isinstance(array, list), "States.ArrayContains: the first argument must be an array")
+    return any(_same(item, value) for item in array)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """JSON equality: true is not 1."""
+    return type(a) is type(b) and a == b if isinstance(a, bool) or isinstance(b, bool) else a == b
+
+
+def _array_range(start: Any, end: Any, step: Any) -> list[int]:
+    _need(
+        all(_is_int(v) for v in (start, end, step)), "States.ArrayRange: arguments must be integers"
+    )
+    _need(step != 0, "States.ArrayRange: the step cannot be 0")
+    s, e, st = int(start), int(end), int(step)
+    out = list(range(s, e + (1 if st > 0 else -1), st))
+    _need(len(out) <= 1000, "States.ArrayRange: the result may hold at most 1000 items")
+    return out
+
+
+def _array_get_item(array: Any, index: Any) -> Any:
+    _need(isinstance(array, list), "States.ArrayGetItem: the first argument must be an array")
+    _need(
+        _is_int(index) and index >= 0,
+        "States.ArrayGetItem: the index must be a non-negative integer",
+    )
+    _need(int(index) < len(array), f"States.ArrayGetItem: index {index} is out of range")
+    return array[int(index)]
+
+
+def _array_length(array: Any) -> int:
+    _need(isinstance(array, list), "States.ArrayLength: the argument must be an array")
+    return len(array)
+
+
+def _array_unique(array: Any) -> list[Any]:
+    _need(isinstance(array, list), "States.ArrayUnique: the argument must be an array")
+    seen: list[Any] = []
+    for item in array:
+        if not any(_same(item, s) for s in seen):
+            seen.append(item)
+    return seen
+
+
+def _base64_encode(text: Any) -> str:
+    _need(isinstance(text, str), "States.Base64Encode: the argument must be a string")
+    _need(len(text) <= 10000, "States.Base64Encode: the input may be at most 10,000 characters")
+    return base64.b64encode(text.encode()).decode()
+
+
+def _base64_decode(text: Any) -> str:
+    _need(isinstance(text, str), "States.Base64Decode: the argument must be a string")
+    _need(len(text) <= 10000, "States.Base64Decode: the input may be at most 10,000 characters")
+    try:
+        return base64.b64decode(text, validate=True).decode()
+    except ValueError as exc:
+        raise _fail(f"States.Base64Decode: not valid base64: {exc}") from None
+
+
+_HASHES = {
+    "MD5": "md5",
+    "SHA-1": "sha1",
+    "SHA-256": "sha256",
+    "SHA-384": "sha384",
+    "SHA-512": "sha512",
+}
+
+
+def _hash(data: Any, algorithm: Any) -> str:
+    _need(isinstance(data, str), "States.Hash: the data must be a string")
+    _need(len(data) <= 10000, "States.Hash: the data may be at most 10,000 characters")
+    _need(
+        algorithm in _HASHES,
+        f"States.Hash: unknown algorithm {algorithm!r}; use one of {', '.join(_HASHES)}",
+    )
+    return hashlib.new(_HASHES[algorithm], data.encode()).hexdigest()
+
+
+def _json_merge(a: Any, b: Any, deep: Any) -> dict[str, Any]:
+    _need(
+        isinstance(a, dict) and isinstance(b, dict), "States.JsonMerge: both values must be objects"
+    )
+    _need(deep is False, "States.JsonMerge: only shallow merges (false) are supported")
+    return {**a, **b}
+
+
+def _math_random(start: Any, end: Any, seed: Any = None) -> int:
+    _need(_is_int(start) and _is_int(end), "States.MathRandom: start and end must be integers")
+    _need(int(start) < int(end), "States.MathRandom: start must be less than end")
+    rng = random.Random(int(seed)) if seed is not None else random
+    return rng.randrange(int(start), int(end))
+
+
+def _math_add(a: Any, b: Any) -> int:
+    _need(_is_int(a) and _is_int(b), "States.MathAdd: both arguments must be integers")
+    return int(a) + int(b)
+
+
+def _string_split(text: Any, delimiters: Any) -> list[str]:
+    _need(
+        isinstance(text, str) and isinstance(delimiters, str),
+        "States.StringSplit: arguments must be strings",
+    )
+    if not delimiters:
+        return [text]
+    pattern = "[" + re.escape(delimiters) + "]"
+    return [part for part in re.split(pattern, text) if part]
+
+
+def _uuid() -> str:
+    return str(uuid.uuid4())
+
+
+# name -> (min args, max args or None, implementation)
+_FUNCTIONS: dict[str, tuple[int, int | None, Callable[..., Any]]] = {
+    "Format": (1, None, _format),
+    "StringToJson": (1, 1, _string_to_json),
+    "JsonToString": (1, 1, _json_to_string),
+    "Array": (0, None, _array),
+    "ArrayPartition": (2, 2, _array_partition),
+    "ArrayContains": (2, 2, _array_contains),
+    "ArrayRange": (3, 3, _array_range),
+    "ArrayGetItem": (2, 2, _array_get_item),
+    "ArrayLength": (1, 1, _array_length),
+    "ArrayUnique": (1, 1, _array_unique),
+    "Base64Encode": (1, 1, _base64_encode),
+    "Base64Decode": (1, 1, _base64_decode),
+    "Hash": (2, 2, _hash),
+    "JsonMerge": (3, 3, _json_merge),
+    "MathRandom": (2, 3, _math_random),
+    "MathAdd": (2, 2, _math_add),
+    "StringSplit": (2, 2, _string_split),
+    "UUID": (0, 0, _uuid),
+}
+
+FUNCTION_NAMES = tuple(f"States.{name}" for name in _FUNCTIONS)
