@@ -64,7 +64,7 @@ def test_batch_output_url() -> None:
         ),
         (
             {"Records": [{"body": "42"}]},
-            "input.Records[0].body must be a payload or an envelope object (got int)",
+            "input.Records[0].body must be a payload or an envelope object (got a number)",
         ),
         ([None], "input[0] must be a payload or an envelope object (got null)"),
         (

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
-from cirrostratus.payload.errors import PayloadError
+from cirrostratus.payload.errors import PayloadError, json_kind
 from cirrostratus.payload.model import Payload
 from cirrostratus.payload.readers import Reader, read_url
 from cirrostratus.payload.transport import decode, fetch, pointer_url
@@ -38,10 +38,6 @@ def batch_output_url(input_url: str) -> str:
     return input_url + "_out.json"
 
 
-def _kind(obj: Any) -> str:
-    return "null" if obj is None else type(obj).__name__
-
-
 def _unwrap(obj: Any, where: str, reader: Reader, out: list[dict[str, Any]], depth: int) -> None:
     if depth > MAX_DEPTH:
         raise PayloadError(f"{where} wraps envelopes more than {MAX_DEPTH} levels deep")
@@ -51,7 +47,9 @@ def _unwrap(obj: Any, where: str, reader: Reader, out: list[dict[str, Any]], dep
             _unwrap(element, f"{where}[{i}]", reader, out, depth)
         return
     if not isinstance(obj, dict):
-        raise PayloadError(f"{where} must be a payload or an envelope object (got {_kind(obj)})")
+        raise PayloadError(
+            f"{where} must be a payload or an envelope object (got {json_kind(obj)})"
+        )
     if "process" in obj or "features" in obj:
         out.append(obj)
         return

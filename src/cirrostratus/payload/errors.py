@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 
 class PayloadError(ValueError):
@@ -38,3 +39,18 @@ class PayloadError(ValueError):
     def __reduce__(self) -> tuple[type[PayloadError], tuple[list[str], str | None]]:
         # picklable across worker processes with both attributes intact
         return (PayloadError, (self.problems, self.source))
+
+
+def json_kind(value: Any) -> str:
+    """How a JSON value is named in an error message."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object" if isinstance(value, dict) else type(value).__name__

@@ -68,17 +68,17 @@ def payload_id(
     return f"{cols}{SEPARATOR}{workflow}/{items}" if items else f"{cols}{SEPARATOR}{workflow}"
 
 
-def split_payload_id(payload_id: str) -> PayloadIdParts:
-    """Split an id into collections, workflow and item ids (`payload_id` builds it back)."""
+def split_payload_id(payload_id: str, *, label: str = "payload id") -> PayloadIdParts:
+    """Split an id into collections, workflow and item ids (`payload_id` builds it back).
+
+    `label` names the id in the error (`id` when it is a payload's own `id` field).
+    """
     if not isinstance(payload_id, str):
-        raise PayloadError(f"payload id must be a string (got {type(payload_id).__name__})")
+        raise PayloadError(f"{label} must be a string (got {type(payload_id).__name__})")
     at = payload_id.find(SEPARATOR)
-    if at <= 0:
-        raise PayloadError(
-            f"payload id {payload_id!r} must look like "
-            "'<collections>/workflow-<workflow>/<item ids>'"
-        )
     workflow, _, items = payload_id[at + len(SEPARATOR) :].partition("/")
-    if not workflow:
-        raise PayloadError(f"payload id {payload_id!r} has an empty workflow name")
+    if at <= 0 or not workflow:
+        raise PayloadError(
+            f"{label} {payload_id!r} must look like '<collections>/workflow-<workflow>/<item ids>'"
+        )
     return PayloadIdParts(payload_id[:at], workflow, tuple(items.split("/")) if items else ())

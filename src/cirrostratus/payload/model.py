@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cirrostratus.payload import chain
-from cirrostratus.payload.errors import PayloadError
+from cirrostratus.payload.errors import PayloadError, json_kind
 from cirrostratus.payload.ids import (
     PayloadIdParts,
     collections_part,
@@ -24,7 +24,8 @@ from cirrostratus.payload.validate import Block, check_block, check_features
 
 
 class Payload:
-    """A validated process payload. Build it with `Payload.from_dict`."""
+    """A validated process payload. Build it with `Payload.from_dict` (the constructor
+    takes already-validated parts and is not meant to be called directly)."""
 
     __slots__ = (
         "_block",
@@ -59,9 +60,9 @@ class Payload:
     def from_dict(cls, data: Any, *, source: str | None = None) -> Payload:
         """Validate `data` and build the payload; PayloadError lists every problem found."""
         if not isinstance(data, dict):
-            kind = "a list" if isinstance(data, list) else type(data).__name__
             raise PayloadError(
-                f"payload must be a JSON object with features and process (got {kind})", source
+                f"payload must be a JSON object with features and process (got {json_kind(data)})",
+                source,
             )
         problems: list[str] = []
         doc_type = data.get("type")
@@ -84,13 +85,10 @@ class Payload:
         parts = PayloadIdParts("", "", ())
         if given_id is not None:
             try:
-                parts = split_payload_id(given_id)
+                parts = split_payload_id(given_id, label="id")
                 pid = given_id
             except PayloadError as exc:
-                problems.extend(
-                    f"id {p[len('payload id ') :]}" if p.startswith("payload id ") else p
-                    for p in exc.problems
-                )
+                problems.extend(exc.problems)
         elif block is not None and block.workflow and not problems:
             if not item_ids:
                 problems.append(
@@ -98,9 +96,10 @@ class Payload:
                 )
             else:
                 cols = collections_part(block.collections, item_cols)
+                ordered = tuple(sorted(item_ids))
                 try:
-                    pid = payload_id(cols, block.workflow, item_ids)
-                    parts = PayloadIdParts(cols, block.workflow, tuple(sorted(item_ids)))
+                    pid = payload_id(cols, block.workflow, "/".join(ordered))
+                    parts = PayloadIdParts(cols, block.workflow, ordered)
                 except PayloadError as exc:
                     problems.extend(exc.problems)
         if problems or block is None:

@@ -13,8 +13,6 @@ from cirrostratus.payload import patterns
 from cirrostratus.payload.matching import check_collection_rules
 from cirrostratus.payload.patterns import PatternError
 
-_EMPTY: dict[str, Any] = {}
-
 
 class Block:
     """One process block, normalised: aliases resolved, defaults filled in."""
@@ -32,9 +30,10 @@ class Block:
     def __init__(self, raw: dict[str, Any]) -> None:
         self.raw = raw
         self.workflow = ""
-        self.upload_options: dict[str, Any] = _EMPTY
-        self.tasks: dict[str, dict[str, Any]] = _EMPTY
-        self.workflow_options: dict[str, Any] = _EMPTY
+        # fresh defaults per block: a caller adding to payload.tasks must not touch another
+        self.upload_options: dict[str, Any] = {}
+        self.tasks: dict[str, dict[str, Any]] = {}
+        self.workflow_options: dict[str, Any] = {}
         self.replace = False
         self.collections: str | list[str] | None = None
 
