@@ -105,9 +105,9 @@ def create_component(
 
 
 def _files(kind: str, types: set[str], words: dict[str, str]) -> dict[str, str]:
-    readme = _render("README.md.tmpl", words)
+    readme = _render("component-readme.md", words)
     if kind == "workflow":
-        return {"definition.yml": _render("workflow.yml.tmpl", words), "README.md": readme}
+        return {"definition.yml": _render("workflow-definition.yml", words), "README.md": readme}
     parts = [
         f"# {words['name']}: a Cirrus {kind}. See README.md for what it does.\n"
         f"description: {words['description_yaml']}\n"

@@ -43,7 +43,8 @@ def validate_project(project: Project) -> list[Problem]:
             )
     for job in project.job_definitions.values():
         key = _resource_key(job.task, job.logical_id)
-        if not job.image:
+        container = job.properties.get("ContainerProperties")
+        if not isinstance(container, dict) or not container.get("Image"):
             problems.append(Problem("error", job.file, key, "has no ContainerProperties.Image"))
         elif job.runs_lambda and len(job.command) >= 2:
             for ref in workflow_references(
@@ -108,17 +109,23 @@ def _component_problems(project: Project, component: Component) -> list[Problem]
                 )
             for logical_id in component.job_definitions:
                 job = project.job_definitions.get(logical_id)
-                if job is not None and not job.runs_lambda and not component.local_command:
+                if job is not None and not job.runs_lambda and not _has_local(component):
                     out.append(
                         Problem(
                             "warning",
                             file,
                             "batch.local.command",
-                            f"is not set and {logical_id}'s image {job.image!r} is not a Cirrus lambda "
-                            "runner, so cirro cannot run this job locally (e.g. [python, task.py, Ref::url])",
+                            f"is not set and {logical_id} does not use a Cirrus lambda-runner image, so "
+                            "cirro cannot run it locally (set e.g. [python, task.py, Ref::url])",
                         )
                     )
     return out
+
+
+def _has_local(task: Task) -> bool:
+    """A `batch.local` block was written (even a wrong one, which is reported elsewhere)."""
+    batch = task.definition.get("batch")
+    return isinstance(batch, dict) and batch.get("local") is not None
 
 
 def _lambda_problems(component: Component, file: str) -> list[Problem]:
@@ -241,7 +248,9 @@ def _asl_checker() -> Callable[[dict[str, Any]], list[Any]] | None:
         module = importlib.import_module("cirrostratus.asl")
     except ImportError:
         return None
-    checker: Callable[[dict[str, Any]], list[Any]] | None = getattr(module, "check_definition", None)
+    checker: Callable[[dict[str, Any]], list[Any]] | None = getattr(
+        module, "check_definition", None
+    )
     return checker
 
 
@@ -250,10 +259,16 @@ def _resource_key(task: str | None, logical_id: str) -> str:
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
-    seen: set[Problem] = set()
+    """Drop repeats, and a second error on the same file and key (load and schema both see it)."""
+    seen: set[tuple[str, str, str]] = set()
     out = []
     for problem in problems:
-        if problem not in seen:
-            seen.add(problem)
+        ident = (
+            problem.file,
+            problem.key,
+            problem.message if problem.severity == "warning" else "",
+        )
+        if ident not in seen:
+            seen.add(ident)
             out.append(problem)
     return out

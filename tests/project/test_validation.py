@@ -1,0 +1,106 @@
+"""`Project.validate()`: each problem names its file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cirrostratus.project import Problem, Project
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def problems() -> list[Problem]:
+    return Project.load(FIXTURES / "broken", builtins_root=FIXTURES / "no-such-builtins").validate()
+
+
+def find(problems: list[Problem], file: str, key: str) -> list[Problem]:
+    return [p for p in problems if p.file == file and p.key == key]
+
+
+def test_cirrus_yml_schema(problems: list[Problem]) -> None:
+    [problem] = find(problems, "cirrus.yml", "service")
+    assert problem.severity == "error" and problem.message == "must be string"
+
+
+def test_lambda_limits_warn_and_suggest_batch(problems: list[Problem]) -> None:
+    [timeout] = find(problems, "tasks/slow/definition.yml", "lambda.timeout")
+    [memory] = find(problems, "tasks/slow/definition.yml", "lambda.memorySize")
+    assert timeout.severity == memory.severity == "warning"
+    assert "900 s" in timeout.message and "batch" in timeout.message
+    assert "128-10240 MB" in memory.message
+
+
+def test_missing_readme_warns(problems: list[Problem]) -> None:
+    readme = [p for p in problems if "README" in p.message]
+    assert [p.file for p in readme] == ["tasks/slow/definition.yml"]
+
+
+def test_missing_handler_module_is_an_error(problems: list[Problem]) -> None:
+    [problem] = find(problems, "tasks/nohandler/definition.yml", "lambda.handler")
+    assert problem.severity == "error" and "missing_module.py" in problem.message
+
+
+def test_wrong_types_reported_once_per_key(problems: list[Problem]) -> None:
+    file = "tasks/badtypes/definition.yml"
+    assert len(find(problems, file, "environment")) == 1
+    assert len(find(problems, file, "batch.local.command")) == 1
+    [bad_schema] = find(problems, file, "parameters")
+    assert "not a valid JSON Schema" in bad_schema.message
+    [timeout] = find(problems, file, "lambda.timeout")
+    assert timeout.severity == "warning" and "using 6" in timeout.message
+    [job] = find(problems, file, "batch.resources.Resources.BadJob")
+    assert "Image" in job.message
+
+
+def test_unparsable_and_missing_definitions(problems: list[Problem]) -> None:
+    [bad] = find(problems, "tasks/badyaml/definition.yml", "")
+    assert bad.severity == "error" and "invalid YAML" in bad.message
+    [missing] = find(problems, "tasks/nodef/definition.yml", "")
+    assert missing.severity == "warning"
+
+
+def test_workflow_references(problems: list[Problem]) -> None:
+    file = "workflows/bad/definition.yml"
+    [ghost] = find(problems, file, "definition.States.ghost.Resource")
+    assert ghost.severity == "error" and "'ghost'" in ghost.message
+    [off] = find(problems, file, "definition.States.switched-off.Resource")
+    assert off.severity == "warning" and "disabled" in off.message
+    [queue] = find(problems, file, "definition.States.batch.Parameters.JobQueue")
+    assert queue.severity == "error" and "#{NoSuchQueue}" in queue.message
+    assert find(problems, file, "definition.States.batch.Parameters.JobDefinition") == []
+    [name] = find(problems, file, "name")
+    assert name.severity == "warning"
+
+
+def test_workflow_without_definition(problems: list[Problem]) -> None:
+    [problem] = find(problems, "workflows/noasl/definition.yml", "definition")
+    assert problem.severity == "error"
+
+
+def test_problem_text_names_file_and_key() -> None:
+    problem = Problem("error", "tasks/a/definition.yml", "lambda.timeout", "must be integer")
+    assert str(problem) == "error: tasks/a/definition.yml: lambda.timeout: must be integer"
+    assert problem.to_dict()["key"] == "lambda.timeout"
+
+
+def test_valid_project_has_no_problems() -> None:
+    problems = Project.load(FIXTURES / "envproject", builtins_root=FIXTURES / "none").validate()
+    assert [p for p in problems if p.severity == "error"] == [], problems
+
+
+def test_asl_checker_problems_are_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The asl package's check_definition results become errors keyed by state."""
+    from types import SimpleNamespace
+
+    from cirrostratus.project import validation
+
+    def fake_check(definition: dict[str, object]) -> list[object]:
+        return [SimpleNamespace(state="both-lambda", message="Next state 'x' does not exist")]
+
+    monkeypatch.setattr(validation, "_asl_checker", lambda: fake_check)
+    problems = Project.load(FIXTURES / "envproject", builtins_root=FIXTURES / "none").validate()
+    [problem] = [p for p in problems if p.key == "definition.States.both-lambda"]
+    assert problem.file == "workflows/flow/definition.yml" and problem.severity == "error"
