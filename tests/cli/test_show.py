@@ -1,0 +1,133 @@
+"""`cirro show`: lists like Cirrus, details with merged environments, --json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from cirrostratus.cli import cli
+
+FIXTURES = Path(__file__).parent.parent / "project" / "fixtures"
+
+
+def show(*args: str, project: str = "envproject") -> Result:
+    return CliRunner().invoke(cli, ["--project", str(FIXTURES / project), "show", *args])
+
+
+def test_list_tasks_one_line_each() -> None:
+    result = show("tasks", project="cirrus09")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert "dual (lambda, batch): A dual task" in lines
+    assert "bonly (batch): batch only" in lines
+    assert "lonly (lambda): lambda only" in lines
+
+
+@pytest.mark.parametrize(
+    ("group", "line"),
+    [
+        ("workflows", "wf: A workflow"),
+        ("feeders", "fd (lambda): A feeder"),
+        ("functions", "fn (lambda): A function"),
+    ],
+)
+def test_list_other_groups(group: str, line: str) -> None:
+    result = show(group, project="cirrus09")
+    assert result.exit_code == 0 and line in result.output.splitlines()
+
+
+def test_prefix_subcommand_and_detail_with_merged_environment() -> None:
+    result = show("task", "both")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "Runs on Lambda or Batch" in out
+    assert "Lambda enabled: True" in out and "Batch enabled: True" in out
+    assert "LAMBDA_ONLY: l" in out and "SHARED: lambda" in out
+    assert "Parameters (process.tasks.both):" in out and "required:" in out
+    assert "Job definition BothAsBatchJob (merged)" in out
+    assert "Local command: python task.py Ref::url" in out
+
+
+def test_detail_json_has_merged_environments() -> None:
+    result = show("tasks", "both", "--json")
+    data = json.loads(result.output)
+    assert data["lambda"]["environment"]["SHARED"] == "lambda"
+    assert data["lambda"]["environment"]["BUCKET"] == {"Ref": "Data"}
+    job = data["job_definitions"]["BothAsBatchJob"]
+    assert job["environment"]["SHARED"] == "job"
+    assert job["environment"]["AWS_DEFAULT_REGION"] == "eu-central-1"
+    assert data["parameters"]["required"] == ["assets"]
+
+
+def test_list_json() -> None:
+    data = json.loads(show("tasks", "--json").output)
+    names = {t["name"]: t for t in data}
+    assert names["plain"]["lambda"]["timeout"] == 6
+    assert names["both"]["batch"]["enabled"] is True
+
+
+def test_show_one_file() -> None:
+    result = show("tasks", "both", "readme")
+    assert result.exit_code == 0 and result.output == "# both\n"
+    result = show("tasks", "both", "handler")
+    assert "def lambda_handler" in result.output
+    result = show("workflows", "flow", "test_payload")
+    assert json.loads(result.output)["process"][0]["workflow"] == "flow"
+
+
+def test_unknown_name_is_an_error() -> None:
+    result = show("tasks", "nope")
+    assert result.exit_code == 1
+    assert "no task named 'nope'" in str(result.exception)
+
+
+def test_unknown_file_is_a_usage_error() -> None:
+    assert show("tasks", "both", "nonsense").exit_code == 2
+
+
+def test_workflow_detail() -> None:
+    result = show("workflows", "flow")
+    assert result.exit_code == 0
+    assert "StartAt: both-lambda" in result.output
+    assert "State machine name: ${self:service}-${self:provider.stage}-flow" in result.output
+
+
+def test_cloudformation_list_grouped_by_section() -> None:
+    result = show("cloudformation", "-t", "resources")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert "[Resources]" in lines and "[Outputs]" not in lines
+    assert "Standalone [AWS::Batch::JobDefinition] (cloudformation/batch.yml)" in lines
+    assert "BothJobQueue [AWS::Batch::JobQueue] (task both)" in lines
+
+
+def test_cf_alias_and_single_match_detail() -> None:
+    result = show("cf", "bothjobqueue")
+    assert result.exit_code == 0
+    assert "BothJobQueue [AWS::Batch::JobQueue] (task both)" in result.output
+    assert "Max vCPUs (its compute environments): 24" in result.output
+
+
+def test_cloudformation_json_job_definition() -> None:
+    data = json.loads(show("cf", "Standalone", "--json").output)
+    assert data["job_definition"]["memory_mb"] == 4096
+    assert data["job_definition"]["environment"]["SHARED"] == "standalone"
+
+
+def test_show_outside_a_project_shows_builtins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CIRRUS_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["show", "tasks"])
+    assert result.exit_code == 0
+    assert all("built-in" in line for line in result.output.splitlines() if line and "(" in line)
+
+
+def test_explicit_bad_project_is_an_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["--project", str(tmp_path), "show", "tasks"])
+    assert result.exit_code == 1
+    assert "no cirrus.yml" in str(result.exception)
