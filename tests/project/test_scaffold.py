@@ -55,6 +55,7 @@ def test_init_writes_cirrus_files_and_is_idempotent(tmp_path: Path) -> None:
         "functions",
         "cloudformation",
     } <= names
+    assert {"cloudformation/s3.yml", "cloudformation/vpc.yml"} <= names
     gitignore = (tmp_path / ".gitignore").read_text()
     assert ".cirro/" in gitignore and ".cirrus" in gitignore
     config = load_file(tmp_path / "cirrus.yml")
@@ -125,6 +126,7 @@ def test_scaffolded_project_validates_clean(root: Path) -> None:
     create_component(root, "function", "fn", "A function")
     project = load(root)
     assert project.validate() == []
+    assert project.resources["pubPrivateVPC"].type == "AWS::EC2::VPC"  # what cirrus.yml refers to
     workflow = project.workflows["wf"]
     state = workflow.definition["States"]["lam"]
     assert state["Resource"] == {"Fn::GetAtt": ["lam", "Arn"]}

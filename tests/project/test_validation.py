@@ -104,3 +104,19 @@ def test_asl_checker_problems_are_reported(monkeypatch: pytest.MonkeyPatch) -> N
     problems = Project.load(FIXTURES / "envproject", builtins_root=FIXTURES / "none").validate()
     [problem] = [p for p in problems if p.key == "definition.States.both-lambda"]
     assert problem.file == "workflows/flow/definition.yml" and problem.severity == "error"
+
+
+def test_workflow_test_payload_checked_against_task_parameters(tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(FIXTURES / "envproject", tmp_path / "p")
+    (tmp_path / "p/workflows/flow/test-payload.json").write_text(
+        '{"features": [], "process": [{"workflow": "flow", "tasks": {"both": {"assets": 1}}}]}'
+    )
+    problems = Project.load(tmp_path / "p", builtins_root=tmp_path / "none").validate()
+    [problem] = [p for p in problems if p.file.endswith("test-payload.json")]
+    assert (problem.severity, problem.key, problem.message) == (
+        "warning",
+        "process.tasks.both.assets",
+        "must be array",
+    )

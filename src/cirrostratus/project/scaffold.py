@@ -39,7 +39,11 @@ _FUNCTION_BODY = """    # Do the work here and return a JSON-serialisable result
 
 
 def init_project(directory: Path) -> list[Path]:
-    """Make `directory` a Cirrus project; return the paths created (existing files are kept)."""
+    """Make `directory` a Cirrus project; return the paths created (existing files are kept).
+
+    Like `cirrus init`: cirrus.yml, .gitignore, the five folders, and cloudformation/s3.yml
+    and vpc.yml (the buckets and network the default cirrus.yml refers to).
+    """
     directory.mkdir(parents=True, exist_ok=True)
     created: list[Path] = []
     for name, content in (
@@ -52,9 +56,11 @@ def init_project(directory: Path) -> list[Path]:
         if not path.is_dir():
             path.mkdir()
             created.append(path)
-    created += _write_new(
-        directory / "cloudformation" / "s3.yml", (TEMPLATES / "s3.yml").read_text(encoding="utf-8")
-    )
+    for template in ("s3.yml", "vpc.yml"):
+        created += _write_new(
+            directory / "cloudformation" / template,
+            (TEMPLATES / template).read_text(encoding="utf-8"),
+        )
     return created
 
 

@@ -207,6 +207,11 @@ def _workflow_problems(project: Project, workflow: Workflow) -> list[Problem]:
                 )
             )
     out += _asl_problems(workflow.definition, file)
+    if workflow.test_payload is not None:
+        test_file = project.display(workflow.directory / "test-payload.json")
+        for text in project.validate_payload(workflow.test_payload):
+            key, _, message = text.partition(" ")
+            out.append(Problem("warning", test_file, key, message))
     return out
 
 
