@@ -394,3 +394,29 @@ def test_payload_dicts_are_not_modified(env: Env) -> None:
     before = copy.deepcopy(p)
     env.run(p)
     assert p == before
+
+
+def test_process_through_the_group_commit_writer(env: Env) -> None:
+    from cirrostratus.state import GroupCommitWriter
+
+    with GroupCommitWriter(env.store) as writer:
+        result = process(
+            [make_payload("a"), make_payload("b")],
+            store=env.store,
+            payload_store=env.payloads,
+            runner=env.runner,
+            apply=lambda ts: writer.submit_many(ts).result(),
+        )
+        assert writer.commits == 2  # claims, then starts
+    assert len(result.started) == 2
+    assert env.store.counts()["PROCESSING"] == 2
+
+
+def test_empty_batch(env: Env) -> None:
+    assert env.run().to_dict() == {
+        "started": [],
+        "skipped": [],
+        "dropped": [],
+        "failed": [],
+        "invalid": [],
+    }

@@ -250,3 +250,40 @@ def test_helpers() -> None:
     assert is_invalid_input("InvalidInput") and not is_invalid_input(None)
     assert error_message("E", '"just a string"') == 'E: "just a string"'
     assert output_urls({"features": [item(href="a"), item(), "junk"]}, None) == ["a"]
+
+
+def test_eventbridge_events(env: Env) -> None:
+    from cirrostratus.engine.update import finished_from_event
+    from cirrostratus.payload import PayloadError
+
+    detail = {
+        "executionArn": "arn:aws:states:us-west-2:1:execution:stack-cog:ex-1",
+        "status": "SUCCEEDED",
+        "input": json.dumps(output()),
+        "output": json.dumps(output()),
+    }
+    f = finished_from_event({"detail": detail})
+    assert (f.payload_id, f.status, f.execution_id) == (PID, "SUCCEEDED", detail["executionArn"])
+    assert f.output is not None and f.output["id"] == PID
+    url = env.payloads.put_bytes("in.json", json.dumps(output()).encode())
+    failed = {**detail, "status": "FAILED", "input": json.dumps({"url": url}), "output": None}
+    failed.update(error="InvalidInput", cause='{"errorMessage": "no"}')
+    f = finished_from_event({"detail": failed})
+    assert (f.payload_id, f.error, f.output) == (PID, "InvalidInput", None)
+    with pytest.raises(PayloadError, match=r"detail\.status"):
+        finished_from_event({})
+    with pytest.raises(PayloadError, match="not valid JSON"):
+        finished_from_event({"detail": {"status": "FAILED", "input": "{"}})
+
+
+def test_updates_through_the_group_commit_writer(env: Env) -> None:
+    from cirrostratus.state import GroupCommitWriter
+
+    with GroupCommitWriter(env.store) as writer:
+        [r] = update(
+            [Finished(PID, env.ex, "SUCCEEDED", output=output())],
+            store=env.store,
+            payload_store=env.payloads,
+            apply=lambda ts: writer.submit_many(ts).result(),
+        )
+    assert r.state is State.COMPLETED and env.store.get(PID).state is State.COMPLETED

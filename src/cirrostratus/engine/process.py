@@ -25,7 +25,7 @@ and a late answer from an old one can never be mistaken for the current one.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,10 +41,11 @@ from cirrostratus.payload import (
     split_payload_id,
     unwrap,
 )
-from cirrostratus.state import StateStore, Transition
+from cirrostratus.state import Outcome, StateStore, Transition
 from cirrostratus.storage import read_url
 
 Incoming = Message | Mapping[str, Any] | bytes | str
+Apply = Callable[[Sequence[Transition]], list[Outcome]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,13 +157,17 @@ def process(
     replace: bool = False,
     reader: Callable[[str], bytes] = read_url,
     new_id: Callable[[], str] = new_execution_id,
+    apply: Apply | None = None,
 ) -> ProcessResult:
     """Apply the process rules to a batch (see the module docstring) and return the outcome.
 
+    `apply` runs the state transitions (default `store.apply`); pass
+    `lambda ts: writer.submit_many(ts).result()` to share a GroupCommitWriter's transactions.
     With `intake`, messages that were intake deliveries are settled: deleted when every
     payload in them was handled, released with the error when something may succeed on a
     retry (storing the input failed), and invalid ones moved to the dead letters.
     """
+    run = apply or store.apply
     result = ProcessResult()
     deliveries: list[_Delivery] = []
     accepted: list[tuple[Payload, _Delivery]] = []
@@ -200,9 +205,10 @@ def process(
 
     marks = [Transition.invalidate(r.payload_id, r.error) for r in result.invalid if r.payload_id]
     claims = [(p, d, new_id()) for p, d in accepted]
-    outcomes = store.apply(
-        marks + [Transition.claim(p.id, ex, replace=replace or p.replace) for p, _, ex in claims]
-    )[len(marks) :]
+    transitions = marks + [
+        Transition.claim(p.id, ex, replace=replace or p.replace) for p, _, ex in claims
+    ]
+    outcomes = run(transitions)[len(marks) :] if transitions else []
 
     settle: list[Transition] = []
     for (payload, delivery, ex), outcome in zip(claims, outcomes, strict=True):
@@ -230,7 +236,8 @@ def process(
         settle.append(Transition.start(payload.id, ex))
         result.started.append(payload.id)
         result.executions[payload.id] = ex
-    store.apply(settle)
+    if settle:
+        run(settle)
 
     if intake is not None:
         done = [d.message.receipt for d in deliveries if d.message and d.retry_error is None]

@@ -22,7 +22,7 @@ returned in the result.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,8 +31,16 @@ import orjson
 from cirrostratus.engine.notify import FAILED, INVALID, PUBLISHED, Notifier
 from cirrostratus.engine.protocols import PayloadWriter
 from cirrostratus.intake import IntakeQueue
-from cirrostratus.payload import Payload, PayloadError, to_transport_bytes
-from cirrostratus.state import BUSY, State, StateStore, Transition
+from cirrostratus.payload import (
+    Payload,
+    PayloadError,
+    Reader,
+    decode,
+    read_url,
+    to_transport_bytes,
+    unwrap,
+)
+from cirrostratus.state import BUSY, Outcome, State, StateStore, Transition
 
 STATUSES = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
@@ -125,6 +133,40 @@ def transition_for(f: Finished) -> tuple[Transition, str | None]:
     )
 
 
+def finished_from_event(event: Mapping[str, Any], reader: Reader = read_url) -> Finished:
+    """A Step Functions "Execution Status Change" EventBridge event as a `Finished`.
+
+    This is what Cirrus's update-state lambda receives: `detail.status`, `detail.input`
+    (the input payload, or an envelope or `{"url"}` claim check), `detail.output`,
+    `detail.executionArn`, and for failures `detail.error` / `detail.cause`.
+    """
+    detail = event.get("detail")
+    if not isinstance(detail, Mapping) or not isinstance(detail.get("status"), str):
+        raise PayloadError(
+            "event is not a Step Functions execution status change (detail.status is missing)"
+        )
+
+    def first(value: Any, where: str) -> dict[str, Any] | None:
+        if value is None or value == "":
+            return None
+        data = decode(value, where) if isinstance(value, str | bytes) else value
+        found = unwrap(data, reader)
+        return found[0] if found else None
+
+    payload = first(detail.get("input"), "detail.input")
+    if payload is None:
+        raise PayloadError("detail.input holds no payload")
+    status = str(detail["status"])
+    return Finished(
+        payload_id=Payload.from_dict(payload).id,
+        execution_id=detail.get("executionArn"),
+        status=status,
+        output=first(detail.get("output"), "detail.output") if status == "SUCCEEDED" else None,
+        error=detail.get("error"),
+        cause=detail.get("cause"),
+    )
+
+
 def output_key(pid: str) -> str:
     return f"{pid}/output.json"
 
@@ -137,12 +179,14 @@ def update(
     intake: IntakeQueue | None = None,
     notifier: Notifier | None = None,
     threshold: int = 120_000,
+    apply: Callable[[Sequence[Transition]], list[Outcome]] | None = None,
 ) -> list[UpdateResult]:
     """Apply the update rules to a batch of finished executions, in one state transaction.
 
     Output payloads are stored before the state changes, so a COMPLETED record's
     `output.json` always exists; a result whose execution no longer owns the record is
-    refused and causes no side effect at all.
+    refused and causes no side effect at all. `apply` runs the transitions (default
+    `store.apply`; e.g. `lambda ts: writer.submit_many(ts).result()` for group commit).
     """
     batch = list(finished)
     planned = [transition_for(f) for f in batch]
@@ -152,7 +196,7 @@ def update(
         owned = rec is not None and rec.state in BUSY and rec.execution_id == f.execution_id
         if f.output is not None and f.status == "SUCCEEDED" and (owned or f.execution_id is None):
             payload_store.put_bytes(output_key(f.payload_id), orjson.dumps(f.output))
-    outcomes = store.apply([t for t, _ in planned])
+    outcomes = (apply or store.apply)([t for t, _ in planned])
 
     results: list[UpdateResult] = []
     for f, (t, error), outcome in zip(batch, planned, outcomes, strict=True):
