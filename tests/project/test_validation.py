@@ -120,3 +120,21 @@ def test_workflow_test_payload_checked_against_task_parameters(tmp_path: Path) -
         "process.tasks.both.assets",
         "must be array",
     )
+
+
+def test_asl_static_checks_run_on_workflows(problems: list[Problem]) -> None:
+    """With the asl package present, its checks report per state and field."""
+    pytest.importorskip("cirrostratus.asl")
+    [problem] = find(problems, "workflows/badasl/definition.yml", "definition.States.first.Next")
+    assert problem.severity == "error" and "nowhere" in problem.message
+
+
+def test_lambda_name_shared_by_two_groups_warns(tmp_path: Path) -> None:
+    from cirrostratus.project import create_component, init_project
+
+    init_project(tmp_path)
+    create_component(tmp_path, "function", "same", "A function")
+    create_component(tmp_path, "task", "same", "A task", ["lambda"])
+    problems = Project.load(str(tmp_path), builtins_root=tmp_path / "none").validate()
+    [problem] = [p for p in problems if p.key == "lambda"]
+    assert problem.file == "tasks/same/definition.yml" and "function" in problem.message

@@ -68,13 +68,13 @@ class Project:
 
     # ------------------------------------------------------------------ loading
     @classmethod
-    def load(cls, root: Path | None = None, *, builtins_root: Path | None = None) -> Project:
+    def load(cls, root: Path | str | None = None, *, builtins_root: Path | None = None) -> Project:
         """Load the project at `root` (None = the built-ins alone, with Cirrus's default config).
 
         `builtins_root` replaces the package's built-in project (tests use a temporary one).
         """
         builtins = (builtins_root or BUILTINS_ROOT).resolve()
-        root = root.resolve() if root is not None else None
+        root = Path(root).resolve() if root is not None else None
         problems: list[Problem] = []
         config_path = root / CONFIG_NAME if root is not None else DEFAULT_CONFIG
         config = _load_config(config_path, _display(config_path, root), problems)

@@ -34,6 +34,7 @@ def validate_project(project: Project) -> list[Problem]:
     components: list[Component] = [*project.functions.values(), *project.feeders.values()]
     for component in [*components, *project.tasks.values()]:
         problems += _component_problems(project, component)
+    problems += _lambda_name_clashes(project)
     for workflow in project.workflows.values():
         problems += _workflow_problems(project, workflow)
     for name, resource in project.resources.items():
@@ -119,6 +120,28 @@ def _component_problems(project: Project, component: Component) -> list[Problem]
                             "cirro cannot run it locally (set e.g. [python, task.py, Ref::url])",
                         )
                     )
+    return out
+
+
+def _lambda_name_clashes(project: Project) -> list[Problem]:
+    """Lambdas share one namespace on deploy: Cirrus keeps the first (functions, feeders, tasks)."""
+    out = []
+    seen: dict[str, Component] = {}
+    for group in (project.functions, project.feeders, project.tasks):
+        for component in group.values():
+            if not component.lambda_enabled:
+                continue
+            first = seen.setdefault(component.name, component)
+            if first is not component:
+                out.append(
+                    Problem(
+                        "warning",
+                        project.display(component.definition_file),
+                        "lambda",
+                        f"a {first.kind} named {component.name!r} also has a lambda; Cirrus deploys only "
+                        f"the {first.kind}'s (rename one)",
+                    )
+                )
     return out
 
 
@@ -235,7 +258,9 @@ def _asl_problems(definition: dict[str, Any], file: str) -> list[Problem]:
     for problem in check_definition(definition):
         state = getattr(problem, "state", None)
         severity = getattr(problem, "severity", "error")
+        field = getattr(problem, "field", None)
         key = f"definition.States.{state}" if state else "definition"
+        key = f"{key}.{field}" if field else key
         out.append(
             Problem(
                 "warning" if severity == "warning" else "error",
