@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from cirrostratus.asl import ExecutionResult, TaskContext, VirtualClock, compile_definition
 
 DATA = Path(__file__).parent / "data"

@@ -81,8 +81,9 @@ def test_parameters_paths_context_and_intrinsics(run_asl: Any) -> None:
 
 
 def test_outputs_do_not_alias_the_definition(run_asl: Any) -> None:
-    from cirrostratus.asl import compile_definition
     import asyncio
+
+    from cirrostratus.asl import compile_definition
 
     sm = compile_definition(one({"Type": "Pass", "Result": {"list": [1]}}))
     first = asyncio.run(sm.execute({})).output
@@ -185,7 +186,7 @@ def test_choice_routes(run_asl: Any, n: int, expected: str) -> None:
 
 def test_choice_output_path(run_asl: Any) -> None:
     result = run_asl(choice(), {"in": {"n": 3}})
-    entered = [e for e in result.history if e.type == "ChoiceStateExited"][0]
+    entered = next(e for e in result.history if e.type == "ChoiceStateExited")
     assert entered.details == {"output": 3}
 
 

@@ -222,7 +222,7 @@ def test_retry_then_catch(run_asl: Any) -> None:
     result = run_asl(task(spec, catch_to_fail=True), {"p": 1}, inv, clock)
     assert len(inv.contexts) == 3
     assert result.status == "FAILED" and result.failed_state == "failure"
-    exited = [e for e in result.history if e.type == "TaskStateExited"][0]
+    exited = next(e for e in result.history if e.type == "TaskStateExited")
     assert exited.details["output"]["error"] == {"Error": "Lambda.Unknown", "Cause": "throttled"}
 
 

@@ -1,0 +1,185 @@
+"""Whole executions: history, abort, execution timeout, the data limit and infinite loops."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from cirrostratus.asl import TaskContext, VirtualClock, compile_definition
+
+TASK = {
+    "StartAt": "T",
+    "States": {"T": {"Type": "Task", "Resource": "r", "Next": "Done"}, "Done": {"Type": "Succeed"}},
+}
+
+
+def test_history_records_every_step_in_order(run_asl: Any, recorder: Any) -> None:
+    result = run_asl(TASK, {"a": 1}, recorder({"T": {"b": 2}}), name="n1")
+    types = [e.type for e in result.history]
+    assert types == [
+        "ExecutionStarted",
+        "TaskStateEntered",
+        "TaskScheduled",
+        "TaskStarted",
+        "TaskSucceeded",
+        "TaskStateExited",
+        "SucceedStateEntered",
+        "SucceedStateExited",
+        "ExecutionSucceeded",
+    ]
+    assert [e.id for e in result.history] == list(range(1, 10))
+    assert result.history[2].details == {"resource": "r", "parameters": {"a": 1}}
+    as_dict = result.history[1].to_dict()
+    assert as_dict["state"] == "T" and as_dict["timestamp"].endswith("Z")
+    assert result.execution_id.endswith(":StateMachine:n1") and result.name == "n1"
+
+
+def test_history_can_be_turned_off(run_asl: Any, recorder: Any) -> None:
+    result = run_asl(TASK, {}, recorder({"T": 1}), history=False)
+    assert result.status == "SUCCEEDED" and result.history == []
+
+
+def test_abort_cancels_running_tasks() -> None:
+    cancelled: list[str] = []
+
+    async def forever(resource: Any, params: Any, ctx: TaskContext) -> Any:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            cancelled.append(ctx.state_path)
+            raise
+
+    branch = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "r", "End": True}}}
+    definition = {
+        "StartAt": "P",
+        "States": {"P": {"Type": "Parallel", "Branches": [branch, branch], "End": True}},
+    }
+
+    async def main() -> Any:
+        execution = compile_definition(definition).start({}, invoker=forever)
+        await asyncio.sleep(0.01)
+        assert not execution.done and len(execution.history) > 3
+        execution.abort()
+        return await execution.wait()
+
+    result = asyncio.run(main())
+    assert result.status == "ABORTED"
+    assert sorted(cancelled) == ["P/0/T", "P/1/T"]
+    assert result.history[-1].type == "ExecutionAborted"
+    assert "ParallelStateAborted" in [e.type for e in result.history]
+
+
+def test_abort_before_it_runs() -> None:
+    async def main() -> Any:
+        execution = compile_definition(TASK).start({})
+        execution.abort()
+        return await execution.wait()
+
+    assert asyncio.run(main()).status == "ABORTED"
+
+
+def test_abort_stops_a_loop_without_tasks() -> None:
+    loop = {
+        "StartAt": "A",
+        "States": {
+            "A": {"Type": "Pass", "Next": "B"},
+            "B": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.stop", "IsPresent": True, "Next": "End"}],
+                "Default": "A",
+            },
+            "End": {"Type": "Succeed"},
+        },
+    }
+
+    async def main() -> Any:
+        execution = compile_definition(loop).start({}, history=False)
+        await asyncio.sleep(0.01)
+        execution.abort()
+        return await execution.wait()
+
+    assert asyncio.run(main()).status == "ABORTED"
+
+
+def test_execution_timeout(run_asl: Any) -> None:
+    definition = {
+        "TimeoutSeconds": 30,
+        **{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}}},
+    }
+    clock = VirtualClock()
+    result = run_asl(definition, {}, clock=clock)
+    assert (result.status, result.error) == ("TIMED_OUT", "States.Timeout")
+    assert (result.stop - result.start).total_seconds() == 30
+    assert result.history[-1].type == "ExecutionTimedOut"
+    quick = {**definition, "TimeoutSeconds": 90}
+    assert run_asl(quick, {}, clock=VirtualClock()).status == "SUCCEEDED"
+
+
+def test_loop_inside_a_map_iteration_is_stopped(run_asl: Any) -> None:
+    iterator = {
+        "StartAt": "A",
+        "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "Next": "A"}},
+    }
+    iterator["States"]["C"] = {"Type": "Succeed"}
+    iterator["States"]["B"] = {
+        "Type": "Choice",
+        "Choices": [{"Variable": "$", "IsNull": True, "Next": "C"}],
+        "Default": "A",
+    }
+    definition = {
+        "StartAt": "M",
+        "States": {"M": {"Type": "Map", "ItemProcessor": iterator, "End": True}},
+    }
+    result = run_asl(definition, [1], history=False)
+    assert result.error == "States.Runtime" and "loop" in result.cause
+
+
+BIG = {"blob": "x" * 300_000}
+
+
+def test_data_limit_warns_by_default(run_asl: Any, recorder: Any) -> None:
+    result = run_asl(TASK, {}, recorder({"T": BIG}))
+    assert result.status == "SUCCEEDED"
+    assert result.warnings and "256 KiB" in result.warnings[0] and "'T'" in result.warnings[0]
+    assert "DataLimitWarning" in [e.type for e in result.history]
+
+
+@pytest.mark.parametrize("how", ["compile", "execute"])
+def test_data_limit_strict(run_asl: Any, recorder: Any, how: str) -> None:
+    kwargs: dict[str, Any] = {"strict_compile": True} if how == "compile" else {"strict": True}
+    catch = {
+        **TASK,
+        "States": {
+            **TASK["States"],
+            "T": {
+                **TASK["States"]["T"],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Done"}],
+            },
+        },
+    }
+    result = run_asl(catch, {}, recorder({"T": BIG}), **kwargs)
+    assert result.status == "FAILED" and result.error == "States.DataLimitExceeded"
+
+
+def test_big_execution_input_is_reported(run_asl: Any) -> None:
+    result = run_asl({"StartAt": "S", "States": {"S": {"Type": "Succeed"}}}, BIG)
+    assert result.warnings
+
+
+def test_compiled_machine_exposes_states_and_warnings() -> None:
+    definition = {
+        "StartAt": "M",
+        "States": {
+            "M": {
+                "Type": "Map",
+                "Label": "x",
+                "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Succeed"}}},
+                "End": True,
+            }
+        },
+    }
+    sm = compile_definition(definition, name="wf")
+    assert set(sm.states) == {"M"} and sm.arn.endswith(":stateMachine:wf")
+    assert [p.field for p in sm.problems] == ["Label"]

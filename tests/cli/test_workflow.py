@@ -1,0 +1,156 @@
+"""`cirro workflow exec`: run a definition file with mocked tasks, one JSON line out."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cirrostratus.cli import main
+
+DATA = Path(__file__).parent.parent / "asl" / "data"
+
+
+def cirro(
+    args: list[str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch | None = None,
+    stdin: str | None = None,
+) -> tuple[int, Any, str]:
+    if stdin is not None and monkeypatch is not None:
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    lines = out.strip().splitlines()
+    return code, json.loads(lines[-1]) if lines else None, err
+
+
+@pytest.fixture
+def copied(tmp_path: Path) -> Path:
+    payload = json.loads((DATA / "payload.json").read_text())
+    payload["features"][0]["copied"] = True
+    path = tmp_path / "copied.json"
+    path.write_text(json.dumps(payload))
+    return path
+
+
+def test_mirror_succeeds_with_mocks(capsys: pytest.CaptureFixture[str], copied: Path) -> None:
+    code, out, _ = cirro(
+        ["workflow", "exec", str(DATA / "mirror.yml"), "--input", str(DATA / "payload.json"),
+         "--mock", f"copy-assets={copied}", "--mock", f"publish={DATA / 'publish-result.json'}"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0
+    assert out["status"] == "SUCCEEDED" and out["error"] is None and out["cause"] is None
+    assert out["output"] == json.loads((DATA / "publish-result.json").read_text())
+    assert "history" not in out
+
+
+def test_mock_error_is_caught_into_failure(
+    capsys: pytest.CaptureFixture[str], copied: Path
+) -> None:
+    code, out, _ = cirro(
+        ["workflow", "exec", str(DATA / "mirror.yml"), "--input", str(DATA / "payload.json"),
+         "--mock", f"copy-assets={copied}", "--mock-error", "publish=Lambda.Unknown:boom", "--history"],
+        capsys,
+    )  # fmt: skip
+    assert code == 1
+    assert out["status"] == "FAILED" and out["failed_state"] == "failure"
+    fail = next(e for e in out["history"] if e["type"] == "FailStateEntered")
+    assert fail["details"]["input"]["error"] == {"Error": "Lambda.Unknown", "Cause": "boom"}
+    retries = [e for e in out["history"] if e["type"] == "RetryScheduled"]
+    assert len(retries) == 5  # Lambda.Unknown is retried 5 times first (in virtual time)
+
+
+def test_unmocked_task_fails_clearly(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = cirro(["workflow", "exec", str(DATA / "publish-only.yml")], capsys)
+    assert code == 1
+    assert out["error"] == "States.Runtime" and "--mock publish=" in out["cause"]
+
+
+def test_bare_asl_json_from_stdin_and_matching_rules(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    definition = {
+        "StartAt": "by-name",
+        "States": {
+            "by-name": {"Type": "Task", "Resource": "anything", "ResultPath": "$.a", "Next": "by-arn"},
+            "by-arn": {"Type": "Task", "Resource": "arn:aws:states:::batch:submitJob.sync", "ResultPath": "$.b", "Next": "by-function"},
+            "by-function": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                            "Parameters": {"FunctionName": {"Fn::GetAtt": ["fn", "Arn"]}}, "ResultPath": "$.c", "End": True},
+        },
+    }  # fmt: skip
+    (tmp_path / "sm.json").write_text(json.dumps(definition))
+    for name, value in (("one", 1), ("two", 2), ("three", 3)):
+        (tmp_path / f"{name}.json").write_text(json.dumps(value))
+    code, out, _ = cirro(
+        ["workflow", "exec", str(tmp_path / "sm.json"), "--input", "-",
+         "--mock", f"by-name={tmp_path / 'one.json'}",
+         "--mock", f"arn:aws:states:::batch:submitJob.sync={tmp_path / 'two.json'}",
+         "--mock", f"fn={tmp_path / 'three.json'}"],
+        capsys, monkeypatch, stdin='{"x": 0}',
+    )  # fmt: skip
+    assert code == 0, out
+    assert out["output"] == {"x": 0, "a": 1, "b": 2, "c": 3}
+
+
+def test_yaml_tags_and_wait_in_virtual_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "wf.yml").write_text(
+        "definition:\n"
+        "  StartAt: nap\n"
+        "  States:\n"
+        "    nap: {Type: Wait, Seconds: 86400, Next: go}\n"
+        "    go: {Type: Task, Resource: !GetAtt my-task.Arn, Parameters: {q: !Ref Queue, s: !Sub '${AWS::Region}'}, End: true}\n"
+    )
+    (tmp_path / "r.json").write_text('"done"')
+    code, out, _ = cirro(
+        ["workflow", "exec", str(tmp_path / "wf.yml"), "--mock", f"my-task={tmp_path / 'r.json'}"],
+        capsys,
+    )
+    assert (code, out["output"]) == (0, "done")
+
+
+def test_invalid_definition_lists_problems(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = cirro(["workflow", "exec", str(DATA / "bad.json")], capsys)
+    assert code == 1 and out is None
+    assert "bad.json" in err and "unreachable" in err and "state 'first' field 'Next'" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--mock", "nofile"], 2, "expected RESOURCE=VALUE"),
+        (["--mock", "x=/does/not/exist.json"], 1, "cannot read"),
+        (["--input", "/does/not/exist.json"], 2, "cannot read the input"),
+    ],
+)
+def test_usage_errors(
+    capsys: pytest.CaptureFixture[str], args: list[str], code: int, message: str
+) -> None:
+    got, _, err = cirro(["workflow", "exec", str(DATA / "publish-only.yml"), *args], capsys)
+    assert got == code and message in err
+
+
+def test_not_a_workflow_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "x.yml").write_text("just: data\n")
+    code, _, err = cirro(["workflow", "exec", str(tmp_path / "x.yml")], capsys)
+    assert code == 1 and "no state machine found" in err
+    (tmp_path / "broken.json").write_text("{")
+    code, _, err = cirro(["workflow", "exec", str(tmp_path / "broken.json")], capsys)
+    assert code == 1 and "not valid JSON" in err
+
+
+def test_missing_file_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = cirro(["workflow", "exec", "/nope/definition.yml"], capsys)
+    assert code == 2 and "no such file" in err
