@@ -131,3 +131,11 @@ def test_explicit_bad_project_is_an_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["--project", str(tmp_path), "show", "tasks"])
     assert result.exit_code == 1
     assert "no cirrus.yml" in str(result.exception)
+
+
+def test_disabled_override_is_listed_as_such(tmp_path: Path) -> None:
+    (tmp_path / "cirrus.yml").write_text("service: s\nprovider: {environment: {}}\n")
+    (tmp_path / "tasks" / "publish").mkdir(parents=True)
+    (tmp_path / "tasks" / "publish" / "definition.yml").write_text("description: switched off\n")
+    result = CliRunner().invoke(cli, ["--project", str(tmp_path), "show", "tasks"])
+    assert "publish (DISABLED, overrides built-in): switched off" in result.output.splitlines()

@@ -68,3 +68,27 @@ def test_all_cloudformation_sections_are_kept() -> None:
     assert project.cloudformation["Conditions"]["NotProd"].body == {
         "Fn::Not": [{"Condition": "IsProd"}]
     }
+
+
+def test_enabled_rules(tmp_path: Path) -> None:
+    """lambda_enabled = bool(lambda) and lambda.enabled and enabled; batch likewise."""
+    (tmp_path / "cirrus.yml").write_text("service: s\nprovider: {environment: {}}\n")
+    cases = {
+        "only-enabled-key": "lambda: {enabled: true}\n",
+        "lambda-off": "lambda: {enabled: false, handler: a.b}\n",
+        "all-off": "enabled: false\nlambda: {handler: a.b}\nbatch: {resources: {Resources: {}}}\n",
+        "batch-off": "batch: {enabled: false, resources: {Resources: {J: {Type: X}}}}\n",
+        "batch-on": "batch: {resources: {Resources: {J: {Type: X}}}}\n",
+    }
+    for name, text in cases.items():
+        (tmp_path / "tasks" / name).mkdir(parents=True)
+        (tmp_path / "tasks" / name / "definition.yml").write_text(text)
+    tasks = Project.load(tmp_path, builtins_root=tmp_path / "none").tasks
+    flags = {name: (t.enabled, t.lambda_enabled, t.batch_enabled) for name, t in tasks.items()}
+    assert flags == {
+        "only-enabled-key": (True, False, False),
+        "lambda-off": (True, False, False),
+        "all-off": (False, False, False),
+        "batch-off": (True, False, False),
+        "batch-on": (True, False, True),
+    }

@@ -94,7 +94,7 @@ def _component_command(group: str) -> click.Command:
                 _echo_json([c.to_dict() for c in items.values()])
                 return
             for c in items.values():
-                click.echo(_line(c.name, c.flags(), c.description, c.enabled))
+                click.echo(_line(c.name, c.flags(), c.description, c.active))
             return
         item = items.get(name)
         if item is None:
@@ -145,7 +145,7 @@ def _block(title: str, data: Any) -> None:
 
 
 def _show_details(project: Project, item: Component | Workflow) -> None:
-    click.echo(_line(item.name, item.flags(), "", item.enabled))
+    click.echo(_line(item.name, item.flags(), "", item.active))
     if item.description:
         click.echo(item.description)
     click.echo("\nFiles:")

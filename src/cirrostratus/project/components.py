@@ -86,9 +86,14 @@ class Component:
         module = self.handler_module
         return None if module is None else self.directory / (module.replace(".", "/") + ".py")
 
+    @property
+    def active(self) -> bool:
+        """Enabled and with something to run (Cirrus's notion of an enabled component)."""
+        return self.enabled and self.lambda_enabled
+
     def flags(self) -> list[str]:
         """What `cirro show` lists after a name: DISABLED, source, lambda, batch."""
-        out = [] if self.enabled else ["DISABLED"]
+        out = [] if self.active else ["DISABLED"]
         if self.source == "built-in":
             out.append("built-in")
         elif self.overrides:
@@ -131,6 +136,10 @@ class Task(Component):
     job_definitions: list[str] = field(default_factory=list)
     """Logical ids of the AWS::Batch::JobDefinition resources in this task's batch resources."""
 
+    @property
+    def active(self) -> bool:
+        return self.enabled and (self.lambda_enabled or self.batch_enabled)
+
     def flags(self) -> list[str]:
         return [*super().flags(), *(["batch"] if self.batch_enabled else [])]
 
@@ -169,6 +178,10 @@ class Workflow:
     def readme(self) -> Path | None:
         path = self.directory / "README.md"
         return path if path.is_file() else None
+
+    @property
+    def active(self) -> bool:
+        return self.enabled
 
     def flags(self) -> list[str]:
         out = [] if self.enabled else ["DISABLED"]
@@ -229,7 +242,9 @@ def parse_component(
     enabled = definition.get("enabled", True) is not False
     environment = _mapping(definition, "environment", report)
     lam = _mapping(definition, "lambda", report)
-    lambda_enabled = bool(lam) and lam.get("enabled", True) is not False and enabled
+    # Cirrus pops `enabled` before testing the block, so `lambda: {enabled: true}` is no lambda.
+    lambda_keys = set(lam) - {"enabled"}
+    lambda_enabled = bool(lambda_keys) and lam.get("enabled", True) is not False and enabled
     handler = lam.get("handler")
     image = lam.get("image")
     timeout = _integer(lam, "timeout", DEFAULT_TIMEOUT, config, report, "lambda.")
