@@ -1,0 +1,146 @@
+"""`cirro payload get|state|logs ID`: one payload's input, output, state, timings and logs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import click
+
+from cirrostratus.cli import AliasedGroup
+from cirrostratus.cli.errors import CliError
+from cirrostratus.cli.local import echo_json, locations, open_state
+
+
+def _store(ctx: click.Context) -> Any:
+    from cirrostratus.storage import open_store
+
+    return open_store(locations(ctx).payload_url)
+
+
+def _record(ctx: click.Context, payload_id: str) -> Any:
+    record = open_state(ctx).get(payload_id)
+    if record is None:
+        raise CliError(f"no payload with id {payload_id!r} (see `cirro query`)")
+    return record
+
+
+def state_timings(history: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per-state durations from an execution history: entered → exited, by state path."""
+    entered: dict[str, tuple[str, datetime]] = {}
+    out: list[dict[str, Any]] = []
+    for event in history.get("events", []):
+        kind = event.get("type", "")
+        path = event.get("path") or event.get("state")
+        if not path:
+            continue
+        when = datetime.fromisoformat(event["timestamp"].replace("Z", "+00:00"))
+        if kind.endswith("StateEntered"):
+            entered[path] = (kind[: -len("StateEntered")], when)
+        elif kind.endswith("StateExited") and path in entered:
+            state_type, began = entered.pop(path)
+            out.append(
+                {"state": path, "type": state_type, "seconds": (when - began).total_seconds()}
+            )
+    for path, (state_type, _) in entered.items():  # entered but never left: where it failed
+        out.append({"state": path, "type": state_type, "seconds": None})
+    return out
+
+
+@click.group(cls=AliasedGroup)
+def payload() -> None:
+    """Look at one payload: its stored input or output, state and history, logs."""
+
+
+@payload.command()
+@click.argument("payload_id")
+@click.option("--output", "which", flag_value="output", help="The output payload.")
+@click.option("--input", "which", flag_value="input", default=True, help="The input (default).")
+@click.option("--file", "-f", "target", type=click.Path(dir_okay=False), help="Write it here.")
+@click.pass_context
+def get(ctx: click.Context, payload_id: str, which: str, target: str | None) -> None:
+    """Print the stored input (or --output) payload of PAYLOAD_ID."""
+    from cirrostratus.storage.store import StoreError
+
+    key = f"{payload_id}/{which}.json"
+    try:
+        data = _store(ctx).get_bytes(key)
+    except StoreError:
+        hint = " (it has not completed)" if which == "output" else ""
+        raise CliError(f"no stored {which} for {payload_id!r}{hint}") from None
+    if target:
+        with open(target, "wb") as fh:
+            fh.write(data)
+        click.echo(f"wrote {target}")
+    else:
+        import orjson
+
+        click.echo(orjson.dumps(orjson.loads(data), option=orjson.OPT_INDENT_2).decode())
+
+
+@payload.command()
+@click.argument("payload_id")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def state(ctx: click.Context, payload_id: str, as_json: bool) -> None:
+    """The record of PAYLOAD_ID: state, executions with per-state timings, error, outputs."""
+    import orjson
+
+    from cirrostratus.engine.executor import history_key
+
+    record = _record(ctx, payload_id)
+    store = _store(ctx)
+    data = record.to_dict()
+    for execution in data["executions"]:
+        try:
+            history = orjson.loads(store.get_bytes(history_key(payload_id, execution["id"])))
+        except Exception:
+            history = {}
+        execution["states"] = state_timings(history)
+    if as_json:
+        echo_json(data)
+        return
+    colour = {"COMPLETED": "green", "FAILED": "red", "INVALID": "yellow"}.get(data["state"])
+    click.echo(f"{data['payload_id']}")
+    click.echo("  state:    " + click.style(data["state"], fg=colour, bold=True))
+    click.echo(f"  created:  {data['created']}\n  updated:  {data['updated']}")
+    if data["last_error"]:
+        click.echo("  error:    " + click.style(data["last_error"], fg="red"))
+    for url in data["outputs"]:
+        click.echo(f"  output:   {url}")
+    for execution in data["executions"]:
+        click.echo(
+            f"  execution {execution['id']}  {execution['status']}  "
+            f"{execution.get('start') or ''} → {execution.get('end') or ''}"
+        )
+        for s in execution["states"]:
+            took = "—" if s["seconds"] is None else f"{s['seconds'] * 1000:.1f} ms"
+            click.echo(f"      {s['state']:<32} {s['type']:<9} {took}")
+
+
+@payload.command()
+@click.argument("payload_id")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines, as stored.")
+@click.pass_context
+def logs(ctx: click.Context, payload_id: str, as_json: bool) -> None:
+    """Everything the tasks of PAYLOAD_ID's executions wrote (stdout, stderr, logging)."""
+    import orjson
+
+    from cirrostratus.runtime.logs import read_logs
+
+    record = _record(ctx, payload_id)
+    logs_dir = locations(ctx).logs_dir
+    found = 0
+    for execution in record.executions:
+        lines = sorted(read_logs(logs_dir, execution_id=execution.id), key=lambda r: r["time"])
+        for line in lines:
+            found += 1
+            if as_json:
+                click.echo(orjson.dumps(line).decode())
+                continue
+            click.echo(
+                f"{line['time']} {line.get('function', '')} [{line.get('stream', '')}] "
+                f"{line.get('message', '').rstrip()}"
+            )
+    if not found and not as_json:
+        click.echo(f"no task output recorded for {payload_id}")

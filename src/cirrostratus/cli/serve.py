@@ -1,0 +1,69 @@
+"""`cirro serve`: a long-running engine that drains the project's intake queue."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+import click
+
+from cirrostratus.cli.errors import CliError
+from cirrostratus.cli.local import open_engine
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address of the HTTP API.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port of the HTTP API.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Executions in flight at once (default: 8 per core).",
+)
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None:
+    """Run payloads as they arrive (`cirro submit`, chains, reruns) until stopped.
+
+    On start it resumes what a stopped engine left: CLAIMED and PROCESSING payloads run again
+    from their stored input. SIGTERM or Ctrl-C stops receiving and lets running executions
+    finish; a second Ctrl-C stops at once (what was running is resumed on the next start).
+    """
+    from cirrostratus.engine.lock import EngineBusy
+
+    engine = open_engine(ctx, concurrency=workers)
+    stop = asyncio.Event()
+    presses = 0
+
+    def on_signal() -> None:
+        nonlocal presses
+        presses += 1
+        if presses > 1:
+            click.echo("stopping now; running payloads resume on the next start", err=True)
+            os._exit(130)
+        click.echo(
+            "stopping: letting running executions finish (Ctrl-C again to stop now)", err=True
+        )
+        stop.set()
+
+    def ready() -> None:
+        click.echo(
+            f"cirro serve: project {engine.project.root}, state {engine.locations.state_db}, "
+            f"{engine.concurrency} executions at once (pid {os.getpid()})",
+            err=True,
+        )
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, on_signal)
+        report = await engine.serve(stop, ready=ready)
+        counts = ", ".join(f"{n} {s}" for s, n in sorted(report.counts().items())) or "nothing"
+        click.echo(f"stopped after {report.wall_s:.1f}s: {counts}", err=True)
+
+    try:
+        asyncio.run(main())
+    except EngineBusy as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        engine.close()

@@ -1,0 +1,294 @@
+"""The embedded engine: one project's local deployment, run once (`cirro run`) or served.
+
+    engine = LocalEngine.open(project_dir)
+    report = asyncio.run(engine.run(payload_dicts))      # to a terminal state, chains too
+    asyncio.run(engine.serve(stop_event))                 # drain the intake until stopped
+
+Everything durable is in `.cirro/` (state.db, intake.db, payloads/, data/, logs/): the engine
+holds only what is in flight, so a crash loses nothing. `drain` is the one loop both modes
+share: receive a batch from the intake → process rules → executions on this event loop →
+update rules in batches → chained payloads back to the intake.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from cirrostratus.engine.executor import LocalRunner
+from cirrostratus.engine.lock import EngineLock
+from cirrostratus.engine.notify import JsonLinesNotifier, Notifier
+from cirrostratus.engine.process import ProcessResult, process
+from cirrostratus.engine.recovery import recover
+from cirrostratus.engine.report import TERMINAL, RunRecord, RunReport
+from cirrostratus.engine.update import Finished, UpdateResult
+from cirrostratus.engine.workflows import WorkflowRegistry
+from cirrostratus.intake import SqliteIntakeQueue
+from cirrostratus.payload import DEFAULT_THRESHOLD, to_transport_bytes
+from cirrostratus.project import Project, find_project
+from cirrostratus.state import SqliteStateStore
+from cirrostratus.storage import open_store
+from cirrostratus.storage.locations import Locations
+
+Progress = Callable[[int, int, dict[str, int]], None]
+RECEIVE_BATCH = 200
+
+
+def default_concurrency() -> int:
+    return 8 * (os.cpu_count() or 1)
+
+
+class LocalEngine:
+    """A project's local deployment: state, intake, stores, task runtimes, workflows."""
+
+    def __init__(
+        self,
+        project: Project,
+        locations: Locations,
+        *,
+        concurrency: int | None = None,
+        notifier: Notifier | None = None,
+        keep_history: bool = True,
+        threshold: int = DEFAULT_THRESHOLD,
+    ) -> None:
+        self.project = project
+        self.locations = locations.ensure()
+        self.concurrency = concurrency or default_concurrency()
+        self.keep_history = keep_history
+        self.threshold = threshold
+        self.store = SqliteStateStore(locations.state_db)
+        self.intake = SqliteIntakeQueue(locations.intake_db)
+        self.payloads = open_store(locations.payload_url)
+        self.data = open_store(locations.data_url)
+        self.notifier = notifier or JsonLinesNotifier(locations.notifications_dir)
+        self.workflows = WorkflowRegistry(project)
+        self.lock = EngineLock(locations.root / "engine.lock")
+
+    @classmethod
+    def open(cls, project_dir: str | os.PathLike[str] | None = None, **kwargs: Any) -> LocalEngine:
+        """The engine of the project at `project_dir` (default: found from the cwd)."""
+        root = find_project(explicit=project_dir) if project_dir else find_project(Path.cwd())
+        project = Project.load(root)
+        return cls(project, Locations.for_project(root), **kwargs)
+
+    def close(self) -> None:
+        self.store.close()
+        self.intake.close()
+
+    # --- submitting ----------------------------------------------------------------------
+
+    def submit(self, payloads: Iterable[dict[str, Any]], *, replace: bool = False) -> list[str]:
+        """Send payloads to the intake queue (large ones as `{"url"}`); return message ids."""
+        bodies = []
+        for payload in payloads:
+            if replace:
+                payload = with_replace(payload)
+            key = f"intake/{uuid.uuid4()}.json"
+            bodies.append(to_transport_bytes(payload, self.payloads, key, self.threshold))
+        return self.intake.send_batch(bodies)
+
+    # --- running -------------------------------------------------------------------------
+
+    async def run(
+        self,
+        payloads: Iterable[dict[str, Any]],
+        *,
+        replace: bool = False,
+        progress: Progress | None = None,
+    ) -> RunReport:
+        """Run payloads (and the payloads they chain to) to a terminal state."""
+        began = time.monotonic()
+        tracker = _Tracker(progress)
+        with self.lock.hold():
+            self.submit(payloads, replace=replace)
+            async with _Session(self, tracker) as session:
+                await session.drain(until_idle=True)
+        tracker.report.wall_s = time.monotonic() - began
+        return tracker.report
+
+    async def serve(
+        self, stop: asyncio.Event, *, ready: Callable[[], None] | None = None
+    ) -> RunReport:
+        """Drain the intake until `stop` is set; in-flight executions then finish."""
+        began = time.monotonic()
+        tracker = _Tracker(None)
+        with self.lock.hold():
+            async with _Session(self, tracker) as session:
+                if ready is not None:
+                    ready()
+                await session.drain(until_idle=False, stop=stop)
+        tracker.report.wall_s = time.monotonic() - began
+        return tracker.report
+
+
+def with_replace(payload: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the payload whose current process block says `replace: true`."""
+    process_ = payload.get("process")
+    if isinstance(process_, list) and process_ and isinstance(process_[0], dict):
+        return {**payload, "process": [{**process_[0], "replace": True}, *process_[1:]]}
+    if isinstance(process_, dict):
+        return {**payload, "process": {**process_, "replace": True}}
+    return payload
+
+
+class _Tracker:
+    """Builds the run report from what the process and update rules say."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.report = RunReport()
+        self.progress = progress
+        self.started: dict[str, float] = {}
+
+    def _record(self, pid: str, workflow: str = "") -> RunRecord:
+        rec = self.report.records.get(pid)
+        if rec is None:
+            if not workflow and "/workflow-" in pid:
+                workflow = pid.split("/workflow-", 1)[1].split("/", 1)[0]
+            rec = self.report.records[pid] = RunRecord(pid, workflow)
+        return rec
+
+    def processed(self, result: ProcessResult, engine: LocalEngine) -> None:
+        for pid in result.started:
+            rec = self._record(pid)
+            rec.state, rec.skipped, rec.error = "PROCESSING", False, None
+            rec.started_at = time.monotonic()
+        for pid in result.failed:
+            rec = self._record(pid)
+            rec.state, rec.error = "FAILED", result.reasons.get(pid)
+        if result.skipped:
+            records = engine.store.get_many(result.skipped)
+            for pid in result.skipped:
+                rec = self._record(pid)
+                found = records.get(pid)
+                rec.state = str(found.state) if found else "UNKNOWN"
+                rec.skipped = True
+                rec.error = found.last_error if found and rec.state != "COMPLETED" else None
+        for rejected in result.invalid:
+            pid = rejected.payload_id or f"(invalid payload #{len(self.report.records) + 1})"
+            rec = self._record(pid)
+            rec.state, rec.error = "INVALID", rejected.error
+        self.tick()
+
+    def settled(self, finished: Finished, result: UpdateResult, took: float) -> None:
+        rec = self._record(finished.payload_id)
+        if result.applied and result.state is not None:
+            rec.state = str(result.state)
+            rec.error = result.error
+        rec.duration_s = took
+        for child in result.next_payloads:
+            child_rec = self._record(child)
+            child_rec.parent = finished.payload_id
+        self.tick()
+
+    def pending(self) -> int:
+        return sum(1 for r in self.report.records.values() if r.state not in TERMINAL)
+
+    def tick(self) -> None:
+        if self.progress is None:
+            return
+        records = self.report.records
+        done = sum(1 for r in records.values() if r.state in TERMINAL)
+        self.progress(done, len(records), dict(self.report.counts()))
+
+
+class _Session:
+    """The live parts of a run: worker pools, batch runner, invoker, in-flight executions."""
+
+    def __init__(self, engine: LocalEngine, tracker: _Tracker) -> None:
+        self.engine = engine
+        self.tracker = tracker
+        self.pool: Any = None
+        self.batch: Any = None
+        self.runner: LocalRunner | None = None
+
+    async def __aenter__(self) -> _Session:
+        from cirrostratus.runtime import BatchRunner, LambdaPool, make_invoker, project_specs
+
+        e = self.engine
+        self.pool = LambdaPool(project_specs(e.project, e.locations), logs_dir=e.locations.logs_dir)
+        self.batch = BatchRunner(e.project, e.locations)
+        invoker = make_invoker(e.project, self.pool, self.batch)
+        self.runner = LocalRunner(
+            e.workflows,
+            invoker,
+            store=e.store,
+            payload_store=e.payloads,
+            intake=e.intake,
+            notifier=e.notifier,
+            on_settled=self.tracker.settled,
+            keep_history=e.keep_history,
+        )
+        recover(e.store, e.intake, e.payloads)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.runner is not None
+        if self.runner.inflight:
+            await self.runner.cancel_all()
+        await self.pool.close()
+        close = getattr(self.batch, "close", None)
+        if close is not None:
+            await close()
+
+    async def drain(self, *, until_idle: bool, stop: asyncio.Event | None = None) -> None:
+        """Receive → process → execute, keeping at most `concurrency` executions in flight."""
+        runner = self.runner
+        assert runner is not None
+        engine = self.engine
+        while True:
+            if stop is not None and stop.is_set():
+                break
+            room = engine.concurrency - len(runner.inflight)
+            messages = engine.intake.receive(min(room, RECEIVE_BATCH)) if room > 0 else []
+            if messages:
+                result = process(
+                    messages,
+                    store=engine.store,
+                    payload_store=engine.payloads,
+                    runner=runner,
+                    intake=engine.intake,
+                )
+                self.tracker.processed(result, engine)
+                await asyncio.sleep(0)
+                continue
+            if runner.inflight:
+                await _wait_any(runner, stop)
+                continue
+            if until_idle and self._intake_empty():
+                break
+            await _sleep_or_stop(0.05, stop)
+        # a stop: let what is running finish (serve's SIGTERM); nothing new is received
+        while runner.inflight:
+            await _wait_any(runner, None)
+
+    def _intake_empty(self) -> bool:
+        counts = self.engine.intake.counts()
+        return counts.visible == 0 and counts.in_flight == 0 and counts.delayed == 0
+
+
+async def _wait_any(runner: LocalRunner, stop: asyncio.Event | None) -> None:
+    """Wait until some execution settles (or the stop is set), without busy looping."""
+    tasks = list(runner.inflight.values())
+    waiters: list[asyncio.Future[Any]] = [*tasks]
+    stopper = None
+    if stop is not None:
+        stopper = asyncio.ensure_future(stop.wait())
+        waiters.append(stopper)
+    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED, timeout=0.5)
+    if stopper is not None:
+        stopper.cancel()
+    await asyncio.sleep(0)  # let the scheduled flush settle them
+
+
+async def _sleep_or_stop(seconds: float, stop: asyncio.Event | None) -> None:
+    if stop is None:
+        await asyncio.sleep(seconds)
+        return
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)

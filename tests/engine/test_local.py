@@ -1,0 +1,140 @@
+"""The embedded engine end to end, with real task code in worker processes."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from cirrostratus.engine.local import LocalEngine
+from cirrostratus.engine.report import RunReport
+
+from .conftest import make_payload
+
+
+def run(project: Path, payloads: list[dict[str, Any]], **kw: Any) -> tuple[LocalEngine, RunReport]:
+    engine = LocalEngine.open(project)
+    report = asyncio.run(engine.run(payloads, **kw))
+    return engine, report
+
+
+def test_lambda_workflow_completes_and_publishes(project: Path) -> None:
+    engine, report = run(project, [make_payload("mirror", "a"), make_payload("mirror", "b")])
+    assert report.ok, report.to_json()
+    pid = "test-collection/workflow-mirror/a"
+    record = engine.store.get(pid)
+    assert record is not None and str(record.state) == "COMPLETED"
+    # publish wrote the item where path_template says, with self/canonical links first
+    item_path = project / ".cirro/data/test-collection/2024/7/a/a.json"
+    item = orjson.loads(item_path.read_bytes())
+    assert item["properties"]["mirrored"] == "provider"
+    assert [link["rel"] for link in item["links"][:2]] == ["self", "canonical"]
+    assert record.outputs == (item_path.as_uri(),)
+    # input and output stored beside each other, as Cirrus's payload bucket has them
+    out = orjson.loads((project / f".cirro/payloads/{pid}/output.json").read_bytes())
+    assert out["id"] == pid
+    assert (project / f".cirro/payloads/{pid}/input.json").exists()
+    published = (project / ".cirro/notifications/published.jsonl").read_text().splitlines()
+    assert len(published) == 2
+
+
+def test_invalid_input_marks_invalid_and_a_crash_marks_failed(project: Path) -> None:
+    payloads = [
+        make_payload("invalid", "i"),
+        make_payload("crash", "raise", tasks={"crash": {"how": "raise"}}),
+        make_payload("crash", "exit", tasks={"crash": {"how": "exit"}}),
+        make_payload("mirror", "fine"),
+    ]
+    _engine, report = run(project, payloads)
+    states = {r.payload_id.rsplit("/", 1)[1]: r for r in report.records.values()}
+    assert states["i"].state == "INVALID"
+    assert states["i"].error == "InvalidInput: this scene has no usable data"
+    assert states["raise"].state == "FAILED"
+    assert states["raise"].error == "RuntimeError: the task broke"
+    assert states["exit"].state == "FAILED"
+    assert states["exit"].error.startswith("Runtime.ExitError")
+    assert states["fine"].state == "COMPLETED"  # a task's failure never stops the engine
+    assert report.exit_code == 1
+    failed = (project / ".cirro/notifications/failed.jsonl").read_text().splitlines()
+    assert len(failed) == 2
+
+
+def test_a_retry_then_success(project: Path, tmp_path: Path) -> None:
+    marks = tmp_path / "marks"
+    _engine, report = run(
+        project, [make_payload("flaky", "f", tasks={"flaky": {"marks": str(marks)}})]
+    )
+    assert report.ok, report.to_json()
+    assert (marks / "f").exists()
+
+
+def test_batch_only_task_runs_through_pre_and_post_batch(project: Path) -> None:
+    engine, report = run(project, [make_payload("batchy", "b1")])
+    assert report.ok, report.to_json()
+    out = engine.payloads.get_json("test-collection/workflow-batchy/b1/output.json")
+    assert out["features"][0]["properties"]["batched"] == "job"
+
+
+def test_replace_semantics(project: Path) -> None:
+    engine, first = run(project, [make_payload("mirror", "r")])
+    assert first.ok
+    _, again = run(project, [make_payload("mirror", "r")])
+    (rec,) = again.records.values()
+    assert rec.skipped and rec.state == "COMPLETED"
+    _, replaced = run(project, [make_payload("mirror", "r")], replace=True)
+    (rec,) = replaced.records.values()
+    assert not rec.skipped and rec.state == "COMPLETED"
+    record = engine.store.get("test-collection/workflow-mirror/r")
+    assert record is not None and len(record.executions) == 2
+
+
+def test_unknown_workflow_fails_the_payload_not_the_run(project: Path) -> None:
+    _, report = run(project, [make_payload("nope", "x"), make_payload("mirror", "y")])
+    states = {r.payload_id: r for r in report.records.values()}
+    bad = states["test-collection/workflow-nope/x"]
+    assert bad.state == "FAILED" and "does not exist" in (bad.error or "")
+    assert states["test-collection/workflow-mirror/y"].state == "COMPLETED"
+
+
+def test_invalid_payload_is_reported_and_dead_lettered(project: Path) -> None:
+    broken = make_payload("mirror", "z")
+    broken["features"][0]["id"] = ""
+    engine, report = run(project, [broken, make_payload("mirror", "ok")])
+    assert report.counts()["INVALID"] == 1
+    assert report.counts()["COMPLETED"] == 1
+    (dead,) = engine.intake.dead_letters()
+    assert "features[0].id" in (dead.error or "")
+
+
+def test_chain_with_fan_out(project: Path) -> None:
+    second = [
+        {"workflow": "chain-second", "collections": "branch-a"},
+        {"workflow": "chain-second", "collections": "branch-b"},
+    ]
+    first = {"workflow": "mirror", "upload_options": {"path_template": "${collection}/${id}"}}
+    payload = make_payload("mirror", "c", process=[first, second])
+    engine, report = run(project, [payload])
+    assert report.ok, report.to_json()
+    ids = set(report.records)
+    assert ids == {
+        "test-collection/workflow-mirror/c",
+        "branch-a/workflow-chain-second/c",
+        "branch-b/workflow-chain-second/c",
+    }
+    child = report.records["branch-a/workflow-chain-second/c"]
+    assert child.parent == "test-collection/workflow-mirror/c"
+    # the chained payload is the first workflow's OUTPUT (mirrored), not its input
+    out = engine.payloads.get_json("branch-b/workflow-chain-second/c/input.json")
+    assert out["features"][0]["properties"]["mirrored"] == "provider"
+
+
+@pytest.mark.slow
+def test_many_payloads_in_one_run(project: Path) -> None:
+    payloads = [make_payload("noop3", f"n{i:04d}") for i in range(1000)]
+    engine, report = run(project, payloads)
+    assert report.ok
+    assert report.counts() == {"COMPLETED": 1000}
+    assert engine.store.counts()["COMPLETED"] == 1000
