@@ -3,6 +3,8 @@
 `single`: one transition per call, each its own transaction (what a naive engine would do).
 `batched`: `apply` with many payloads' transitions in one transaction.
 `group_commit`: many threads submitting one transition at a time to a GroupCommitWriter.
+`rules`: payloads/s through `engine.process` + `engine.update` (batches of 200, a no-op
+runner, inputs and outputs written to a local payload store) — the state side of the engine.
 Prints ONE JSON object on the last line.
 """
 
@@ -77,12 +79,43 @@ def group_commit(store: SqliteStateStore, n: int, threads: int) -> tuple[float, 
     return rate, commits
 
 
+class NoopRunner:
+    def start(self, payload: object, execution_id: str) -> None:
+        return None
+
+
+def rules(store: SqliteStateStore, tmp: Path, n: int, batch: int) -> float:
+    from cirrostratus.engine.process import process
+    from cirrostratus.engine.update import Finished, update
+    from cirrostratus.storage import LocalStore
+
+    payloads = LocalStore(tmp / "payloads")
+
+    def payload(i: int) -> dict[str, object]:
+        item = {"type": "Feature", "id": f"S2_{i:07d}", "collection": "s2", "properties": {}}
+        item["links"] = [{"rel": "self", "href": f"file:///data/S2_{i:07d}.json"}]
+        return {"type": "FeatureCollection", "features": [item], "process": {"workflow": "cog"}}
+
+    t0 = time.perf_counter()
+    for b in range(0, n, batch):
+        docs = [payload(i) for i in range(b, b + batch)]
+        result = process(docs, store=store, payload_store=payloads, runner=NoopRunner())
+        assert len(result.started) == batch
+        finished = [
+            Finished(pid, result.executions[pid], "SUCCEEDED", output=doc)
+            for pid, doc in zip(result.started, docs, strict=True)
+        ]
+        assert all(r.applied for r in update(finished, store=store, payload_store=payloads))
+    return n / (time.perf_counter() - t0)
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = SqliteStateStore(Path(tmp) / "state.db")
         s = single(store, 1000)
         b = batched(store, 60_000, 1000)
         g, commits = group_commit(store, 6000, 32)
+        r = rules(store, Path(tmp), 4000, 200)
         events = len(store.events(limit=10**9))
         store.close()
     print(
@@ -93,6 +126,7 @@ def main() -> None:
                 "group_commit_per_s": round(g),
                 "group_commit_transactions": commits,
                 "events_logged": events,
+                "process_update_payloads_per_s": round(r),
             }
         )
     )

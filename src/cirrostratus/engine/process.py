@@ -24,8 +24,10 @@ and a late answer from an old one can never be mistaken for the current one.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,6 +145,32 @@ def derive_id(raw: Any) -> str | None:
         return None
 
 
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def put_many(store: PayloadWriter, items: Sequence[tuple[str, bytes]]) -> list[Exception | None]:
+    """Write objects, several at once (file and S3 writes wait on I/O, not the CPU).
+
+    Returns, per item, None when it was stored or the exception that stopped it.
+    """
+
+    def put(item: tuple[str, bytes]) -> Exception | None:
+        try:
+            store.put_bytes(*item)
+        except Exception as exc:
+            return exc
+        return None
+
+    if len(items) < 2:
+        return [put(i) for i in items]
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="payload-writes")
+    return list(_POOL.map(put, items))
+
+
 def _error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
@@ -210,16 +238,21 @@ def process(
     ]
     outcomes = run(transitions)[len(marks) :] if transitions else []
 
-    settle: list[Transition] = []
+    claimed: list[tuple[Payload, _Delivery, str]] = []
     for (payload, delivery, ex), outcome in zip(claims, outcomes, strict=True):
-        if not outcome.applied:
+        if outcome.applied:
+            claimed.append((payload, delivery, ex))
+        else:
             result.skipped.append(payload.id)
             result.reasons[payload.id] = outcome.reason or str(outcome.state)
-            continue
-        try:
-            payload_store.put_bytes(input_key(payload.id), orjson.dumps(payload.to_dict()))
-        except Exception as exc:
-            error = f"failed storing input ({_error(exc)})"
+    stored = put_many(
+        payload_store, [(input_key(p.id), orjson.dumps(p.to_dict())) for p, _, _ in claimed]
+    )
+
+    settle: list[Transition] = []
+    for (payload, delivery, ex), problem in zip(claimed, stored, strict=True):
+        if problem is not None:
+            error = f"failed storing input ({_error(problem)})"
             settle.append(Transition.fail(payload.id, error, ex))
             result.failed.append(payload.id)
             result.reasons[payload.id] = error

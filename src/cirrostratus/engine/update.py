@@ -29,6 +29,7 @@ from typing import Any
 import orjson
 
 from cirrostratus.engine.notify import FAILED, INVALID, PUBLISHED, Notifier
+from cirrostratus.engine.process import put_many
 from cirrostratus.engine.protocols import PayloadWriter
 from cirrostratus.intake import IntakeQueue
 from cirrostratus.payload import (
@@ -191,11 +192,15 @@ def update(
     batch = list(finished)
     planned = [transition_for(f) for f in batch]
     records = store.get_many([f.payload_id for f in batch])
+    writes = []
     for f in batch:
         rec = records.get(f.payload_id)
         owned = rec is not None and rec.state in BUSY and rec.execution_id == f.execution_id
         if f.output is not None and f.status == "SUCCEEDED" and (owned or f.execution_id is None):
-            payload_store.put_bytes(output_key(f.payload_id), orjson.dumps(f.output))
+            writes.append((output_key(f.payload_id), orjson.dumps(f.output)))
+    problems = [p for p in put_many(payload_store, writes) if p is not None]
+    if problems:  # nothing changed yet: the caller may retry the whole batch
+        raise problems[0]
     outcomes = (apply or store.apply)([t for t, _ in planned])
 
     results: list[UpdateResult] = []
