@@ -139,3 +139,10 @@ def test_disabled_override_is_listed_as_such(tmp_path: Path) -> None:
     (tmp_path / "tasks" / "publish" / "definition.yml").write_text("description: switched off\n")
     result = CliRunner().invoke(cli, ["--project", str(tmp_path), "show", "tasks"])
     assert "publish (DISABLED, overrides built-in): switched off" in result.output.splitlines()
+
+
+def test_loading_errors_are_hinted_not_fatal() -> None:
+    result = show("tasks", project="broken")
+    assert result.exit_code == 0
+    assert "slow (lambda): Too slow and too big for Lambda" in result.output
+    assert "see `cirro validate`" in result.output

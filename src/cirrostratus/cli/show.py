@@ -43,7 +43,15 @@ def load_project(ctx: click.Context, required: bool = True) -> Project:
     root = project_root(ctx, required)
     if root is None:
         click.secho("No Cirrus project here: showing the built-ins only.", fg="yellow", err=True)
-    return Project.load(root)
+    project = Project.load(root)
+    errors = [p for p in project.problems if p.severity == "error"]
+    if errors and ctx.info_name != "validate":
+        click.secho(
+            f"{len(errors)} problem(s) while loading, e.g. {errors[0]}; see `cirro validate`",
+            fg="yellow",
+            err=True,
+        )
+    return project
 
 
 class ShowGroup(AliasedGroup):
