@@ -3,11 +3,13 @@
 Cirrus leaves `${self:...}`, `${opt:...}` and `${env:...}` to the Serverless Framework. A local
 runtime still needs numbers (a job definition's `Memory: ${self:custom.batch.X.Memory}`) and
 the region (`${opt:region, 'us-west-2'}`), so for *those* fields we resolve a value that is
-exactly one variable: `self:` against cirrus.yml, `opt:`/`env:`/`sls:` to their default.
+exactly one variable: `self:` against cirrus.yml, `env:` from the environment, and
+`opt:` (command-line options we do not have) to its default.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -37,6 +39,8 @@ def resolve(value: Any, config: Mapping[str, Any], depth: int = 0) -> Any:
                 break
         if found is not None:
             return resolve(found, config, depth + 1)
+    elif source == "env" and path in os.environ:
+        return os.environ[path]
     if default is not None:
         return resolve(_unquote(default), config, depth + 1)
     return value
