@@ -218,3 +218,9 @@ def test_ids_without_items_and_with_slashes(store) -> None:
     b = store.get(ids[1])
     assert (b.collections, b.workflow, b.itemids) == ("none", "w2", "")
     assert store.get_states([*ids, "x/workflow-y/z"]) == dict.fromkeys(ids, State.PROCESSING)
+
+
+def test_sqlite_store_is_a_state_store(store: SqliteStateStore) -> None:
+    from cirrostratus.state import StateStore
+
+    assert isinstance(store, StateStore)
