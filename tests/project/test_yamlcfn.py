@@ -56,5 +56,5 @@ def test_python_tags_are_refused_not_executed() -> None:
 def test_bad_yaml_names_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "definition.yml"
     path.write_text("a: 1\nb: [unclosed\n")
-    with pytest.raises(YamlError, match=r"definition\.yml:\d+: invalid YAML"):
+    with pytest.raises(YamlError, match=r"definition\.yml: line \d+: invalid YAML"):
         load_file(path)

@@ -126,7 +126,7 @@ class Project:
         try:
             return yamlcfn.load_file(path), file
         except yamlcfn.YamlError as exc:
-            self.problems.append(Problem("error", file, "", str(exc).split(": ", 1)[-1]))
+            self.problems.append(Problem("error", file, "", exc.detail))
             return None
 
     def _load_components(self) -> None:
@@ -191,7 +191,7 @@ class Project:
                 try:
                     template = yamlcfn.load_file(path)
                 except yamlcfn.YamlError as exc:
-                    self.problems.append(Problem("error", file, "", str(exc).split(": ", 1)[-1]))
+                    self.problems.append(Problem("error", file, "", exc.detail))
                     continue
                 label = "built-in" if source == "built-in" else file
                 self._add_template(template, label, file, None)
@@ -340,7 +340,7 @@ def _load_config(path: Path, file: str, problems: list[Problem]) -> dict[str, An
     try:
         data = yamlcfn.load_file(path)
     except yamlcfn.YamlError as exc:
-        problems.append(Problem("error", file, "", str(exc).split(": ", 1)[-1]))
+        problems.append(Problem("error", file, "", exc.detail))
         return {}
     if data is None:
         return {}

@@ -22,7 +22,15 @@ class CfnLoader(_Base):  # type: ignore[valid-type,misc]
 
 
 class YamlError(ValueError):
-    """A YAML file could not be read: the message names the file, line and problem."""
+    """A YAML file could not be read: the message names the file, line and problem.
+
+    `detail` is the message without the file name (`line 3: invalid YAML (...)`).
+    """
+
+    def __init__(self, source: str, detail: str) -> None:
+        super().__init__(f"{source}: {detail}")
+        self.source = source
+        self.detail = detail
 
 
 def _construct(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
@@ -60,9 +68,9 @@ def loads(text: str, source: str = "<string>") -> Any:
         return yaml.load(text, Loader=CfnLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark is not None else source
+        line = f"line {mark.line + 1}: " if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise YamlError(f"{where}: invalid YAML ({problem})") from None
+        raise YamlError(source, f"{line}invalid YAML ({problem})") from None
 
 
 def load_file(path: Path) -> Any:
@@ -70,7 +78,7 @@ def load_file(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise YamlError(f"{path}: cannot read ({exc})") from None
+        raise YamlError(str(path), f"cannot read ({exc})") from None
     return loads(text, str(path))
 
 
