@@ -156,3 +156,23 @@ def test_concurrent_consumers_get_each_message_once(tmp_path: Path) -> None:
     assert sorted(everything, key=int) == [str(i) for i in range(600)]
     assert q.counts().to_dict() == {"visible": 0, "in_flight": 0, "delayed": 0, "dead": 0}
     q.close()
+
+
+def test_one_receive_never_returns_a_message_twice(queue: SqliteIntakeQueue) -> None:
+    queue.send_batch(["a", "b", "c"])
+    got = queue.receive(10, visibility_timeout=0)
+    assert sorted(m.text for m in got) == ["a", "b", "c"]
+    assert len(queue.receive(10, visibility_timeout=0)) == 3  # lease 0: visible again at once
+
+
+def test_dead_lettering_during_receive_still_fills_the_batch(
+    queue: SqliteIntakeQueue, clock
+) -> None:
+    queue.send("old")
+    for _ in range(3):
+        queue.receive(1, visibility_timeout=1)
+        clock.advance(1)
+    queue.send_batch(["new1", "new2"])
+    got = queue.receive(2)
+    assert [m.text for m in got] == ["new1", "new2"]
+    assert queue.counts().dead == 1

@@ -191,6 +191,8 @@ class SqliteIntakeQueue:
                     "receive_count = receive_count + 1 WHERE id = ?",
                     leased,
                 )
+                if not dead:  # look again only to replace what was dead-lettered
+                    break
             return out
 
         return self._write(take)

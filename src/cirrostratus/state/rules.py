@@ -28,7 +28,6 @@ from cirrostratus.state.model import (
     BUSY,
     FINISH,
     REPLACEABLE,
-    RESTARTABLE,
     Action,
     Outcome,
     State,
@@ -108,8 +107,6 @@ def step(
                 return row, _refuse(row, t, f"{row.state} (pass replace to run it again)"), None
             if row.state in BUSY and not row.expired(now):
                 return row, _refuse(row, t, f"{row.state} (owned by {row.execution_id})"), None
-            if row.state not in RESTARTABLE | REPLACEABLE | BUSY:  # pragma: no cover
-                return row, _refuse(row, t, f"unknown state {row.state}"), None
             _end_expired_claim(row, now)
         else:
             row = _new_row(t.payload_id, now)
