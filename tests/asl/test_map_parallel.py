@@ -258,3 +258,21 @@ def test_many_concurrent_executions_share_one_machine() -> None:
         return [r.output for r in await asyncio.gather(*runs)]
 
     assert asyncio.run(main()) == [[i + 1, i + 1] for i in range(50)]
+
+
+def test_items_path_may_read_the_context_object(run_asl: Any) -> None:
+    result = run_asl(map_state({"ItemsPath": "$$.Execution.Input.items"}), {"items": [1, 2]})
+    assert result.output == [1, 2]
+
+
+def test_distributed_map_tolerates_no_failure_by_default(run_asl: Any) -> None:
+    clock = VirtualClock()
+    invoke, _ = tracking(clock, fail_on={2})
+    processor = {
+        **ITER_TASK,
+        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+    }
+    result = run_asl(map_state({}, processor), [1, 2, 3], invoke, clock)
+    assert result.error == "States.ExceedToleratedFailureThreshold"
+    inline = run_asl(map_state({}, ITER_TASK), [1, 2, 3], invoke, clock)
+    assert inline.error == "Item.Failed"

@@ -237,3 +237,22 @@ def test_wait_uses_the_clock(run_asl: Any, spec: dict[str, Any], data: Any, seco
 def test_wait_bad_values_are_runtime_errors(run_asl: Any, spec: dict[str, Any], data: Any) -> None:
     result = run_asl(wait(spec), data)
     assert result.error == "States.Runtime"
+
+
+def test_paths_may_read_the_context_object(run_asl: Any) -> None:
+    definition = {
+        "StartAt": "A",
+        "States": {
+            "A": {"Type": "Pass", "Result": {"changed": True}, "Next": "B"},
+            "B": {"Type": "Pass", "InputPath": "$$.Execution.Input.orig", "Next": "W"},
+            "W": {"Type": "Wait", "SecondsPath": "$$.Execution.Input.s", "Next": "C"},
+            "C": {"Type": "Pass", "OutputPath": "$$.State.Name", "End": True},
+        },
+    }
+    clock = VirtualClock(START)
+    result = run_asl(definition, {"orig": {"x": 1}, "s": 5}, clock=clock)
+    assert result.output == "C"
+    assert next(
+        e for e in result.history if e.type == "PassStateExited" and e.state == "B"
+    ).details == {"output": {"x": 1}}
+    assert (clock.now() - START).total_seconds() == 5

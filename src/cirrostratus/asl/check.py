@@ -156,9 +156,14 @@ class _Checker:
         for field in ("InputPath", "OutputPath"):
             if field in spec and spec[field] is not None:
                 self._path(where, field, spec[field], reference=False)
-        for field in ("ResultPath", "ItemsPath"):
-            if field in spec and (spec[field] is not None or field == "ItemsPath"):
-                self._path(where, field, spec[field], reference=True)
+        if spec.get("ResultPath") is not None:
+            self._path(where, "ResultPath", spec["ResultPath"], reference=True)
+        if "ItemsPath" in spec:  # a reference path, but it may read the context object
+            self._path(where, "ItemsPath", spec["ItemsPath"], reference=False)
+            if isinstance(spec["ItemsPath"], str) and not _definite(spec["ItemsPath"]):
+                self.add(
+                    where, "ItemsPath", "must be a reference path (names and single indexes only)"
+                )
         for field in _NUMBER_PATHS:
             if field in spec:
                 self._path(where, field, spec[field], reference=False)
@@ -286,6 +291,13 @@ class _Checker:
                     )
                 if f"{field}Path" in spec:
                     self.add(where, field, f"set {field} or {field}Path, not both")
+
+
+def _definite(text: str) -> bool:
+    try:
+        return parse_path(text).definite
+    except PathSyntaxError:
+        return True  # reported already
 
 
 def _positive_int(value: Any) -> bool:

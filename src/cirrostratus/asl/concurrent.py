@@ -76,7 +76,7 @@ class Parallel(Guarded):
     def _prepare(
         self, run: Run, scope: Scope, raw: Any, path: str, retry_count: int
     ) -> tuple[Any, Any]:
-        data = raw if self.input_get is None else self.input_get(raw)
+        data = raw if self.input_get is None else self.input_get(raw, run, scope)
         ctx = (
             run.context(scope, self.name, run.clock.now(), retry_count) if self.needs_ctx else None
         )
@@ -86,13 +86,15 @@ class Parallel(Guarded):
             run.emit("ParallelStateStarted", self.name, path, {"branches": len(self.branches)})
         return data, ctx
 
-    def _finish(self, run: Run, raw: Any, results: list[Any], ctx: Any, path: str) -> Any:
+    def _finish(
+        self, run: Run, scope: Scope, raw: Any, results: list[Any], ctx: Any, path: str
+    ) -> Any:
         if run.events is not None:
             run.emit("ParallelStateSucceeded", self.name, path, None)
         result: Any = results if self.selector is None else self.selector(results, ctx)
         out = self.merge(raw, result)
         if self.output_get is not None:
-            out = self.output_get(out)
+            out = self.output_get(out, run, scope)
         run.check_size(out, path, "output")
         return out
 
@@ -108,7 +110,7 @@ class Parallel(Guarded):
                 "ParallelStateFailed", self.name, path, {"error": err.error, "cause": err.cause}
             )
             raise
-        return self._finish(run, raw, results, ctx, path)
+        return self._finish(run, scope, raw, results, ctx, path)
 
     async def attempt(self, run: Run, scope: Scope, raw: Any, path: str, retry_count: int) -> Any:
         data, ctx = self._prepare(run, scope, raw, path, retry_count)
@@ -132,7 +134,7 @@ class Parallel(Guarded):
         except asyncio.CancelledError:
             run.emit("ParallelStateAborted", self.name, path, None)
             raise
-        return self._finish(run, raw, results, ctx, path)
+        return self._finish(run, scope, raw, results, ctx, path)
 
 
 class Map(Guarded):
@@ -143,7 +145,7 @@ class Map(Guarded):
         processor = spec.get("ItemProcessor", spec.get("Iterator"))
         assert isinstance(processor, dict)
         self.machine = compile_machine(processor, f"{name}.ItemProcessor")
-        self.items_get = io_getter({"ItemsPath": spec.get("ItemsPath", "$")}, "ItemsPath")
+        self.items_get = io_getter({"ItemsPath": spec.get("ItemsPath", "$")}, "ItemsPath", name)
         item_selector = spec.get("ItemSelector", spec.get("Parameters"))
         self.item_selector = compile_template(item_selector) if item_selector is not None else None
         self.selector = (
@@ -162,14 +164,27 @@ class Map(Guarded):
         }
         self.max_concurrency = spec.get("MaxConcurrency", 0)
         self.tolerated_count = spec.get("ToleratedFailureCount")
+        config = processor.get("ProcessorConfig") or {}
+        # a distributed Map tolerates no failures unless told: one failed item fails the
+        # Map Run with States.ExceedToleratedFailureThreshold
+        if config.get("Mode") == "DISTRIBUTED" and not any(
+            key in spec
+            for key in (
+                "ToleratedFailureCount",
+                "ToleratedFailurePercentage",
+                "ToleratedFailureCountPath",
+                "ToleratedFailurePercentagePath",
+            )
+        ):
+            self.tolerated_count = 0
         self.tolerated_percentage = spec.get("ToleratedFailurePercentage")
         self.sync = self.machine.sync and not self.retriers
 
-    def _setting(self, field: str, fixed: Any, data: Any, path: str) -> Any:
+    def _setting(self, field: str, fixed: Any, data: Any, ctx: Any, path: str) -> Any:
         reader = self.readers.get(field + "Path")
         if reader is None:
             return fixed
-        value = reader(data, None)
+        value = reader(data, ctx)
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise StatesError(
                 RUNTIME,
@@ -177,8 +192,8 @@ class Map(Guarded):
             )
         return value
 
-    def _items(self, data: Any, path: str) -> list[Any]:
-        items = data if self.items_get is None else self.items_get(data)
+    def _items(self, run: Run, scope: Scope, data: Any, path: str) -> list[Any]:
+        items = data if self.items_get is None else self.items_get(data, run, scope)
         if not isinstance(items, list):
             raise StatesError(
                 RUNTIME,
@@ -201,13 +216,15 @@ class Map(Guarded):
     def _begin(
         self, run: Run, scope: Scope, raw: Any, path: str, retry_count: int
     ) -> tuple[Any, list[Any], Any, _Tally]:
-        data = raw if self.input_get is None else self.input_get(raw)
-        items = self._items(data, path)
+        data = raw if self.input_get is None else self.input_get(raw, run, scope)
         base_ctx = None
-        if self.item_ctx or self.needs_ctx:
+        if self.item_ctx or self.needs_ctx or self.readers:
             base_ctx = run.context(scope, self.name, run.clock.now(), retry_count)
-        count = self._setting("ToleratedFailureCount", self.tolerated_count, data, path)
-        pct = self._setting("ToleratedFailurePercentage", self.tolerated_percentage, data, path)
+        items = self._items(run, scope, data, path)
+        count = self._setting("ToleratedFailureCount", self.tolerated_count, data, base_ctx, path)
+        pct = self._setting(
+            "ToleratedFailurePercentage", self.tolerated_percentage, data, base_ctx, path
+        )
         if run.events is not None:
             run.emit("MapStateStarted", self.name, path, {"length": len(items)})
         return data, items, base_ctx, _Tally(len(items), count, pct)
@@ -236,13 +253,15 @@ class Map(Guarded):
             raise err
         results[i] = err.output()
 
-    def _end(self, run: Run, raw: Any, results: list[Any], base_ctx: Any, path: str) -> Any:
+    def _end(
+        self, run: Run, scope: Scope, raw: Any, results: list[Any], base_ctx: Any, path: str
+    ) -> Any:
         if run.events is not None:
             run.emit("MapStateSucceeded", self.name, path, None)
         result: Any = results if self.selector is None else self.selector(results, base_ctx)
         out = self.merge(raw, result)
         if self.output_get is not None:
-            out = self.output_get(out)
+            out = self.output_get(out, run, scope)
         run.check_size(out, path, "output")
         return out
 
@@ -262,12 +281,12 @@ class Map(Guarded):
                 continue
             if events is not None:
                 run.emit("MapIterationSucceeded", self.name, path, {"index": i})
-        return self._end(run, raw, results, base_ctx, path)
+        return self._end(run, scope, raw, results, base_ctx, path)
 
     async def _arun(self, run: Run, scope: Scope, raw: Any, path: str, retry_count: int) -> Any:
         data, items, base_ctx, tally = self._begin(run, scope, raw, path, retry_count)
         results: list[Any] = [None] * len(items)
-        limit = int(self._setting("MaxConcurrency", self.max_concurrency, data, path))
+        limit = int(self._setting("MaxConcurrency", self.max_concurrency, data, base_ctx, path))
         start = self.machine.start
 
         async def iteration(i: int) -> None:
@@ -287,7 +306,7 @@ class Map(Guarded):
 
         if items:
             await run_all(len(items), iteration, limit)
-        return self._end(run, raw, results, base_ctx, path)
+        return self._end(run, scope, raw, results, base_ctx, path)
 
 
 class _Tally:

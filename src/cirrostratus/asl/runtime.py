@@ -176,37 +176,47 @@ def run_machine_sync(start: State, run: Run, scope: Scope, data: Any) -> Any:
     return data
 
 
-def io_getter(spec: dict[str, Any], field: str) -> Callable[[Any], Any] | None:
-    """InputPath/OutputPath-style accessor: None means `$` (identity); null means `{}`."""
+IoGetter = Callable[[Any, "Run", "Scope"], Any]
+
+
+def io_getter(spec: dict[str, Any], field: str, state: str) -> IoGetter | None:
+    """InputPath/OutputPath-style accessor `(data, run, scope) -> value`.
+
+    None means `$` (identity); null means `{}`; a `$$` path reads the context object.
+    A path that selects nothing raises States.Runtime, as on AWS.
+    """
     if field not in spec:
         return None
     text = spec[field]
     if text is None:
-        return lambda data: {}
+        return lambda data, run, scope: {}
     path = parse_path(text)
-    if not path.keys and path.definite:
+    if not path.keys and path.definite and not path.context:
         return None
     get = path.get
 
-    def select(data: Any) -> Any:
+    def missing(data: Any) -> StatesError:
+        return StatesError(
+            RUNTIME,
+            f"Invalid path '{text}' : No results for path: {text} in the input "
+            f"'{preview(data)}' ({field})",
+        )
+
+    if path.context:
+
+        def from_context(data: Any, run: Run, scope: Scope) -> Any:
+            ctx = run.context(scope, state, run.clock.now())
+            try:
+                return get(ctx)
+            except PathMissing:
+                raise missing(ctx) from None
+
+        return from_context
+
+    def select(data: Any, run: Run, scope: Scope) -> Any:
         try:
             return get(data)
         except PathMissing:
-            raise StatesError(
-                RUNTIME,
-                f"Invalid path '{text}' : No results for path: {text} in the input "
-                f"'{preview(data)}' ({field})",
-            ) from None
+            raise missing(data) from None
 
     return select
-
-
-def read_path(text: str, data: Any, ctx: Any, field: str) -> Any:
-    """Read a reference path (SecondsPath, TimeoutSecondsPath, ...) or fail with States.Runtime."""
-    path = parse_path(text)
-    try:
-        return path.get(ctx if path.context else data)
-    except PathMissing:
-        raise StatesError(
-            RUNTIME, f"Invalid path '{text}' for field '{field}': no such value in the input"
-        ) from None

@@ -38,8 +38,8 @@ class State:
         self.spec = spec
         self.next_name: str | None = spec.get("Next")
         self.next: State | None = None
-        self.input_get = io_getter(spec, "InputPath")
-        self.output_get = io_getter(spec, "OutputPath")
+        self.input_get = io_getter(spec, "InputPath", name)
+        self.output_get = io_getter(spec, "OutputPath", name)
         self.entered_type = f"{self.type}StateEntered"
         self.exited_type = f"{self.type}StateExited"
         self.discard_result = "ResultPath" in spec and spec["ResultPath"] is None
@@ -119,7 +119,7 @@ class Pass(State):
         path = scope.prefix + self.name if scope.prefix else self.name
         if run.events is not None:
             run.emit(self.entered_type, self.name, path, {"input": raw})
-        data = raw if self.input_get is None else self.input_get(raw)
+        data = raw if self.input_get is None else self.input_get(raw, run, scope)
         if self.result is not None:
             result = self.result(data, None)
         elif self.params is not None:
@@ -129,7 +129,7 @@ class Pass(State):
             result = data
         out = self.merge(raw, result)
         if self.output_get is not None:
-            out = self.output_get(out)
+            out = self.output_get(out, run, scope)
         if self.produces:
             run.check_size(out, path, "output")
         if run.events is not None:
@@ -144,9 +144,9 @@ class Succeed(State):
         path = scope.prefix + self.name if scope.prefix else self.name
         if run.events is not None:
             run.emit(self.entered_type, self.name, path, {"input": raw})
-        out = raw if self.input_get is None else self.input_get(raw)
+        out = raw if self.input_get is None else self.input_get(raw, run, scope)
         if self.output_get is not None:
-            out = self.output_get(out)
+            out = self.output_get(out, run, scope)
         if run.events is not None:
             run.emit(self.exited_type, self.name, path, {"output": out})
         return out, None
@@ -198,7 +198,7 @@ class Choice(State):
         path = scope.prefix + self.name if scope.prefix else self.name
         if run.events is not None:
             run.emit(self.entered_type, self.name, path, {"input": raw})
-        data = raw if self.input_get is None else self.input_get(raw)
+        data = raw if self.input_get is None else self.input_get(raw, run, scope)
         ctx = run.context(scope, self.name, run.clock.now()) if self.needs_ctx else None
         chosen = self.default
         for predicate, target in self.targets:
@@ -211,7 +211,7 @@ class Choice(State):
                 f"No Choice Rule matched and no Default is set in state '{path}' for the input "
                 f"'{preview(data)}'",
             )
-        out = data if self.output_get is None else self.output_get(data)
+        out = data if self.output_get is None else self.output_get(data, run, scope)
         if run.events is not None:
             run.emit(self.exited_type, self.name, path, {"output": out})
         return out, chosen
@@ -233,6 +233,9 @@ class Wait(State):
             if "TimestampPath" in spec
             else None
         )
+        self.needs_ctx = "$$" in str(spec.get("SecondsPath", "")) + str(
+            spec.get("TimestampPath", "")
+        )
 
     def step(self, run: Run, scope: Scope, raw: Any) -> tuple[Any, State | None]:
         raise AssertionError("Wait states are asynchronous")  # pragma: no cover
@@ -240,18 +243,20 @@ class Wait(State):
     async def astep(self, run: Run, scope: Scope, raw: Any) -> tuple[Any, State | None]:
         path = self.path_in(scope)
         run.emit(self.entered_type, self.name, path, {"input": raw})
-        data = raw if self.input_get is None else self.input_get(raw)
-        delay = self._delay(data, run.clock.now(), path)
+        data = raw if self.input_get is None else self.input_get(raw, run, scope)
+        now = run.clock.now()
+        ctx = run.context(scope, self.name, now) if self.needs_ctx else None
+        delay = self._delay(data, ctx, now, path)
         await run.clock.sleep(delay)
-        out = data if self.output_get is None else self.output_get(data)
+        out = data if self.output_get is None else self.output_get(data, run, scope)
         run.emit(self.exited_type, self.name, path, {"output": out})
         return out, self.next
 
-    def _delay(self, data: Any, now: datetime, path: str) -> float:
+    def _delay(self, data: Any, ctx: Any, now: datetime, path: str) -> float:
         if self.seconds is not None:
             return float(self.seconds)
         if self.seconds_path is not None:
-            value = self.seconds_path(data, None)
+            value = self.seconds_path(data, ctx)
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise StatesError(
                     RUNTIME,
@@ -260,7 +265,7 @@ class Wait(State):
             return float(value)
         moment = self.timestamp
         if self.timestamp_path is not None:
-            value = self.timestamp_path(data, None)
+            value = self.timestamp_path(data, ctx)
             moment = parse_timestamp(value)
             if moment is None:
                 raise StatesError(

@@ -44,16 +44,20 @@ class Task(Guarded):
 
     async def attempt(self, run: Run, scope: Scope, raw: Any, path: str, retry_count: int) -> Any:
         entered = run.clock.now()
-        data = raw if self.input_get is None else self.input_get(raw)
+        data = raw if self.input_get is None else self.input_get(raw, run, scope)
         token = uuid.uuid4().hex
         ctx = run.context(scope, self.name, entered, retry_count, token) if self.needs_ctx else None
         params = data
         if self.params is not None:
             params = self.params(data, ctx)
             run.check_size(params, path, "input")
-        timeout = self._seconds(self.timeout, self.timeout_path, data, "TimeoutSecondsPath", path)
+        if ctx is None and (self.timeout_path or self.heartbeat_path):
+            ctx = run.context(scope, self.name, entered, retry_count, token)
+        timeout = self._seconds(
+            self.timeout, self.timeout_path, data, ctx, "TimeoutSecondsPath", path
+        )
         heartbeat = self._seconds(
-            self.heartbeat, self.heartbeat_path, data, "HeartbeatSecondsPath", path
+            self.heartbeat, self.heartbeat_path, data, ctx, "HeartbeatSecondsPath", path
         )
         context = TaskContext(
             execution_id=run.execution_id,
@@ -79,7 +83,7 @@ class Task(Guarded):
             result = self.selector(result, ctx)
         out = self.merge(raw, result)
         if self.output_get is not None:
-            out = self.output_get(out)
+            out = self.output_get(out, run, scope)
         run.check_size(out, path, "output")
         return out
 
@@ -116,10 +120,12 @@ class Task(Guarded):
             run.emit("TaskSucceeded", self.name, path, {"output": result})
         return result
 
-    def _seconds(self, fixed: Any, reader: Any, data: Any, field: str, path: str) -> float | None:
+    def _seconds(
+        self, fixed: Any, reader: Any, data: Any, ctx: Any, field: str, path: str
+    ) -> float | None:
         if reader is None:
             return None if fixed is None else float(fixed)
-        value = reader(data, None)
+        value = reader(data, ctx)
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
             raise StatesError(
                 RUNTIME,
