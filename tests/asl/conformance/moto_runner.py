@@ -13,7 +13,7 @@ import itertools
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/conformance"
@@ -31,6 +31,8 @@ class MotoOutcome:
     output: Any
     error: str | None
     cause: str | None
+    history: tuple[str, ...] = ()
+    """The execution's history event types in order (filled by :meth:`MotoRunner.run`)."""
 
 
 class MotoRunner:
@@ -111,7 +113,13 @@ class MotoRunner:
         except ClientError as exc:
             message = str(exc.response.get("Error", {}).get("Message", exc))
             return MotoOutcome(INVALID_DEFINITION, None, "InvalidDefinition", message)
-        return self.wait(self.start(arn, input, execution_name))
+        execution = self.start(arn, input, execution_name)
+        return replace(self.wait(execution), history=self.event_types(execution))
+
+    def event_types(self, execution_arn: str) -> tuple[str, ...]:
+        """The types of an execution's history events, oldest first."""
+        events = self.client.get_execution_history(executionArn=execution_arn)["events"]
+        return tuple(str(event["type"]) for event in events)
 
     def _failure_from_history(self, execution_arn: str) -> tuple[str | None, str | None]:
         """Find error and cause in the ExecutionFailed event (older describe output lacks them)."""

@@ -67,6 +67,15 @@ def load_case(path: Path) -> Case:
 CASES = [load_case(p) for p in sorted(CASES_DIR.glob("*.json"))]
 DIFFERING = [c for c in CASES if c.moto_differs]
 
+
+def _sequential(case: Case) -> bool:
+    """No Map or Parallel anywhere: the history order is then fully deterministic."""
+    text = json.dumps(case.definition)
+    return '"Type": "Map"' not in text and '"Type": "Parallel"' not in text
+
+
+SEQUENTIAL = [c for c in CASES if c.moto_differs is None and _sequential(c)]
+
 # Cases our interpreter gets wrong today, each reported to the asl package with the exact
 # difference. They run as non-strict xfail so the suite stays green while the fix is pending;
 # a fixed case shows up as XPASS in the summary and its entry should then be removed.
@@ -131,7 +140,8 @@ def run_ours(case: Case) -> MotoOutcome:
         machine.execute(case.input, invoker=no_tasks, clock=FastClock(), name=case.id)
     )
     output = json.loads(json.dumps(result.output)) if result.status == "SUCCEEDED" else None
-    return MotoOutcome(result.status, output, result.error, result.cause)
+    history = tuple(event.type for event in result.history)
+    return MotoOutcome(result.status, output, result.error, result.cause, history)
 
 
 _moto_outcomes: dict[str, MotoOutcome] = {}
@@ -224,3 +234,13 @@ def test_moto_still_differs(case: Case, moto_runner: MotoRunner) -> None:
         f"remove 'expect' and 'moto_differs' from cases/{case.id}.json.\n"
         f"moto:\n{describe(moto)}"
     )
+
+
+@pytest.mark.parametrize("case", SEQUENTIAL, ids=[c.id for c in SEQUENTIAL])
+def test_history_event_types(case: Case, moto_runner: MotoRunner) -> None:
+    """Where nothing runs concurrently, both interpreters log the same event types in order."""
+    moto = run_moto(moto_runner, case)
+    if moto.status == INVALID_DEFINITION:
+        pytest.skip("moto refuses the definition: there is no history to compare")
+    ours = run_ours(case)
+    assert list(ours.history) == list(moto.history), f"{case.id}: {case.description}"
