@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,23 +20,16 @@ import orjson
 
 from cirrostratus.state import connection, rules
 from cirrostratus.state.model import (
-    STATES,
-    Event,
-    Execution,
     Outcome,
-    Page,
     State,
-    StateRecord,
-    StateStoreError,
     Transition,
     check_transition,
     iso,
-    parse_since,
     utcnow,
 )
-from cirrostratus.state.query import COLUMNS, Cursor, Filters, check_sort, page_sql
+from cirrostratus.state.query import COLUMNS
+from cirrostratus.state.reads import SqliteReads
 from cirrostratus.state.schema import migrate
-from cirrostratus.state.stats import Interval, state_transitions, transition_counts
 
 DEFAULT_LEASE_SECONDS = 300.0
 _CHUNK = 500  # ids per `IN (...)`: well under SQLite's variable limit
@@ -72,24 +65,7 @@ def _row_from_sql(r: Sequence[Any]) -> rules.Row:
     )
 
 
-def _record(r: Sequence[Any]) -> StateRecord:
-    return StateRecord(
-        payload_id=r[0],
-        collections=r[1],
-        workflow=r[2],
-        itemids=r[3],
-        state=State(r[4]),
-        created=r[5],
-        updated=r[6],
-        state_changed=r[7],
-        executions=tuple(Execution.from_dict(e) for e in orjson.loads(r[8])),
-        outputs=tuple(orjson.loads(r[9])),
-        last_error=r[10],
-        lease_until=r[11],
-    )
-
-
-class SqliteStateStore:
+class SqliteStateStore(SqliteReads):
     """The state of every payload, in one SQLite file safe for concurrent processes.
 
     `now` is the clock (injectable so lease tests need not sleep); `lease_seconds` is how long
@@ -291,170 +267,3 @@ class SqliteStateStore:
             (iso(self.now()),),
         )
         return [o for o in self.apply([Transition.release(r[0]) for r in rows]) if o.applied]
-
-    # --- reads -----------------------------------------------------------------------
-
-    def get(self, payload_id: str) -> StateRecord | None:
-        r = (
-            self._reader()
-            .execute(f"SELECT {COLUMNS} FROM records WHERE payload_id = ?", (payload_id,))
-            .fetchone()
-        )
-        return _record(r) if r else None
-
-    def get_many(self, payload_ids: Iterable[str]) -> dict[str, StateRecord]:
-        ids = list(dict.fromkeys(payload_ids))
-        out: dict[str, StateRecord] = {}
-        conn = self._reader()
-        for i in range(0, len(ids), _CHUNK):
-            chunk = ids[i : i + _CHUNK]
-            sql = (
-                f"SELECT {COLUMNS} FROM records WHERE payload_id IN ({','.join('?' * len(chunk))})"
-            )
-            out.update((r[0], _record(r)) for r in conn.execute(sql, chunk))
-        return out
-
-    def get_states(self, payload_ids: Iterable[str]) -> dict[str, State]:
-        """State by payload id; ids without a record are left out."""
-        return {pid: rec.state for pid, rec in self.get_many(payload_ids).items()}
-
-    def _filters(
-        self,
-        collections: str | None,
-        workflow: str | None,
-        state: State | str | None,
-        since: str | timedelta | None,
-        error_prefix: str | None,
-    ) -> Filters:
-        if state is not None:
-            try:
-                State(state)
-            except ValueError:
-                raise StateStoreError(
-                    f"state={state!r} is not a state; use one of {', '.join(STATES)}"
-                ) from None
-        cutoff = iso(self.now() - parse_since(since)) if since is not None else None
-        return Filters(
-            collections=collections,
-            workflow=workflow,
-            state=state,
-            since=cutoff,
-            since_column="state_changed" if state is not None else "updated",
-            error_prefix=error_prefix,
-        )
-
-    def query(
-        self,
-        *,
-        collections: str | None = None,
-        workflow: str | None = None,
-        state: State | str | None = None,
-        since: str | timedelta | None = None,
-        error_prefix: str | None = None,
-        sort: str = "updated",
-        ascending: bool = False,
-        limit: int = 100,
-        nextkey: str | None = None,
-    ) -> Page:
-        """One page of records, newest first by default. See `query.py` for the paging rule.
-
-        `since` keeps records updated within that duration, or, with `state`, records that
-        entered that state within it (Cirrus's state_updated index).
-        """
-        check_sort(sort)
-        if limit < 1:
-            raise StateStoreError(f"limit={limit} must be at least 1")
-        filters = self._filters(collections, workflow, state, since, error_prefix)
-        cursor = Cursor.decode(nextkey) if nextkey else None
-        if cursor is not None and (cursor.sort != sort or cursor.ascending != ascending):
-            raise StateStoreError(
-                "nextkey belongs to a walk with a different sort order; "
-                "keep sort and ascending the same while paging"
-            )
-        conn = self._reader()
-        conn.execute("BEGIN")
-        try:
-            if cursor is None:
-                (horizon,) = conn.execute(
-                    "SELECT value FROM counters WHERE name = 'rev'"
-                ).fetchone()
-            else:
-                horizon = cursor.horizon
-            sql, params = page_sql(filters, sort, ascending, limit, cursor, int(horizon))
-            rows = conn.execute(sql, params).fetchall()
-        finally:
-            conn.execute("COMMIT")
-        items = [_record(r) for r in rows[:limit]]
-        key = None
-        if len(rows) > limit:
-            last = items[-1]
-            value = last.updated if sort == "updated" else last.state_changed
-            key = Cursor(sort, ascending, value, last.payload_id, int(horizon)).encode()
-        return Page(items, key)
-
-    def iter_query(self, **kwargs: Any) -> Iterator[StateRecord]:
-        """Every record a query matches, page by page."""
-        nextkey: str | None = None
-        while True:
-            page = self.query(**kwargs, nextkey=nextkey)
-            yield from page.items
-            if page.nextkey is None:
-                return
-            nextkey = page.nextkey
-
-    def counts(
-        self,
-        *,
-        collections: str | None = None,
-        workflow: str | None = None,
-        since: str | timedelta | None = None,
-        error_prefix: str | None = None,
-        limit: int | None = None,
-    ) -> dict[str, int | str]:
-        """Records per state, every state listed; over `limit` a count reads `"<limit>+"`."""
-        filters = self._filters(collections, workflow, None, since, error_prefix)
-        clauses, params = filters.where()
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = self._reader().execute(
-            f"SELECT state, count(*) FROM records {where} GROUP BY state", params
-        )
-        found = {str(s): int(n) for s, n in rows}
-        out: dict[str, int | str] = {}
-        for state in STATES:
-            n = found.get(str(state), 0)
-            out[str(state)] = f"{limit}+" if limit is not None and n > limit else n
-        return out
-
-    def events(
-        self, payload_id: str | None = None, *, after: int = 0, limit: int = 1000
-    ) -> list[Event]:
-        """The transition log in order, optionally for one payload; page with `after=seq`."""
-        sql = "SELECT seq, time, payload_id, from_state, to_state, execution_id, error FROM events"
-        params: list[Any] = [after]
-        sql += " WHERE seq > ?"
-        if payload_id is not None:
-            sql += " AND payload_id = ?"
-            params.append(payload_id)
-        sql += " ORDER BY seq LIMIT ?"
-        params.append(limit)
-        return [
-            Event(
-                seq=int(r[0]),
-                time=r[1],
-                payload_id=r[2],
-                from_state=State(r[3]) if r[3] else None,
-                to_state=State(r[4]) if r[4] else None,
-                execution_id=r[5],
-                error=r[6],
-            )
-            for r in self._reader().execute(sql, params)
-        ]
-
-    def transition_counts(
-        self, interval: Interval, bins: int, now: datetime | None = None
-    ) -> list[dict[str, Any]]:
-        return transition_counts(self._reader(), interval, bins, now or self.now())
-
-    def stats(self, now: datetime | None = None) -> dict[str, Any]:
-        """Cirrus's `/stats` body: daily (60 d), hourly (36 h) and hourly_rolling counts."""
-        return state_transitions(self._reader(), now or self.now())
