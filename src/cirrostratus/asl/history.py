@@ -7,15 +7,15 @@ of Map, `Par/0/Step` is Step in branch 0 of Par.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from cirrostratus.asl.timeutil import format_timestamp
 
 
-@dataclass(slots=True)
-class HistoryEvent:
+class HistoryEvent(NamedTuple):
+    """One event. A NamedTuple: executions record thousands of these, so they must be cheap."""
+
     id: int
     type: str
     timestamp: datetime

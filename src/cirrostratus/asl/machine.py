@@ -17,7 +17,6 @@ from cirrostratus.asl.history import HistoryEvent
 from cirrostratus.asl.runtime import TOP, Run, run_machine
 from cirrostratus.asl.states import Choice, Fail, Pass, State, Succeed, Wait
 from cirrostratus.asl.task import Task
-from cirrostratus.asl.timeutil import format_timestamp
 
 ACCOUNT = "000000000000"
 REGION = "local"
@@ -161,14 +160,6 @@ class StateMachine:
         execution_id = (
             execution_id or f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{self.name}:{name}"
         )
-        start = clock.now()
-        exec_ctx = {
-            "Id": execution_id,
-            "Input": input,
-            "Name": name,
-            "RoleArn": role_arn,
-            "StartTime": format_timestamp(start),
-        }
         return Run(
             clock=clock,
             invoker=invoker,
@@ -176,8 +167,9 @@ class StateMachine:
             strict=self.strict if strict is None else strict,
             execution_id=execution_id,
             name=name,
-            start=start,
-            exec_ctx=exec_ctx,
+            start=clock.now(),
+            input=input,
+            role_arn=role_arn,
             sm_ctx=self._sm_ctx,
         )
 
@@ -206,7 +198,8 @@ class StateMachine:
                 run.emit("ExecutionSucceeded", None, None, {"output": output})
             else:
                 kind = {"FAILED": "Failed", "TIMED_OUT": "TimedOut", "ABORTED": "Aborted"}[status]
-                run.emit(f"Execution{kind}", failed, failed, {"error": error, "cause": cause})
+                state = failed.rsplit("/", 1)[-1] if failed else None
+                run.emit(f"Execution{kind}", state, failed, {"error": error, "cause": cause})
         return ExecutionResult(
             status=status,
             output=output,

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from cirrostratus.asl.clock import Clock
+from cirrostratus.asl.clock import Clock, SystemClock
 from cirrostratus.asl.context import Invoker
 from cirrostratus.asl.errors import DATA_LIMIT_EXCEEDED, RUNTIME, StatesError
 from cirrostratus.asl.history import HistoryEvent
@@ -21,6 +22,7 @@ from cirrostratus.asl.timeutil import format_timestamp
 if TYPE_CHECKING:
     from cirrostratus.asl.states import State
 
+_new_event = tuple.__new__  # builds a HistoryEvent without NamedTuple's slower __new__
 DATA_LIMIT = 256 * 1024
 SYNC_TRANSITION_LIMIT = 25_000  # AWS caps an execution's history at 25,000 events
 YIELD_EVERY = 1_000
@@ -35,8 +37,10 @@ class Run:
         "events",
         "exec_ctx",
         "execution_id",
+        "input",
         "invoker",
         "name",
+        "now",
         "sm_ctx",
         "start",
         "strict",
@@ -53,17 +57,23 @@ class Run:
         execution_id: str,
         name: str,
         start: datetime,
-        exec_ctx: dict[str, Any],
+        input: Any,
+        role_arn: str,
         sm_ctx: dict[str, Any],
     ) -> None:
         self.clock = clock
+        # SystemClock.now through a C-level partial: every event reads the time
+        self.now: Callable[[], datetime] = (
+            partial(datetime.now, UTC) if type(clock) is SystemClock else clock.now
+        )
+        self.input = input
+        self.exec_ctx: dict[str, Any] = {"RoleArn": role_arn}  # completed on first use
         self.invoker = invoker
         self.events: list[HistoryEvent] | None = [] if history else None
         self.strict = strict
         self.execution_id = execution_id
         self.name = name
         self.start = start
-        self.exec_ctx = exec_ctx
         self.sm_ctx = sm_ctx
         self.warnings: list[str] = []
         self.aborted = False
@@ -74,7 +84,7 @@ class Run:
         events = self.events
         if events is not None:
             events.append(
-                HistoryEvent(len(events) + 1, type_, self.clock.now(), state, path, details)
+                _new_event(HistoryEvent, (len(events) + 1, type_, self.now(), state, path, details))
             )
 
     def check_size(self, value: Any, path: str, what: str) -> None:
@@ -105,6 +115,13 @@ class Run:
         token: str | None = None,
     ) -> dict[str, Any]:
         """The context object (`$$`) as a state sees it."""
+        if "Id" not in self.exec_ctx:
+            self.exec_ctx.update(
+                Id=self.execution_id,
+                Input=self.input,
+                Name=self.name,
+                StartTime=format_timestamp(self.start),
+            )
         ctx: dict[str, Any] = {
             "Execution": self.exec_ctx,
             "State": {
