@@ -80,6 +80,9 @@ SEQUENTIAL = [c for c in CASES if c.moto_differs is None and _sequential(c)]
 # difference. They run as non-strict xfail so the suite stays green while the fix is pending;
 # a fixed case shows up as XPASS in the summary and its entry should then be removed.
 KNOWN_BUGS: dict[str, str] = {
+    "definition_state_name_too_long": (
+        "compile_definition accepts an 81-character state name; the specification allows at most 80"
+    ),
     "path_context_input_path": (
         "InputPath '$$.Execution.Input.orig' is looked up in the state input, not the context "
         "object (States.Runtime)"
