@@ -84,19 +84,14 @@ def get(ctx: click.Context, payload_id: str, which: str, target: str | None) -> 
 @click.pass_context
 def state(ctx: click.Context, payload_id: str, as_json: bool) -> None:
     """The record of PAYLOAD_ID: state, executions with per-state timings, error, outputs."""
-    import orjson
-
-    from cirrostratus.engine.executor import history_key
+    from cirrostratus.engine.history import HistoryStore
 
     record = _record(ctx, payload_id)
-    store = _store(ctx)
+    histories = HistoryStore(locations(ctx).root / "history.db")
     data = record.to_dict()
     for execution in data["executions"]:
-        try:
-            history = orjson.loads(store.get_bytes(history_key(payload_id, execution["id"])))
-        except Exception:
-            history = {}
-        execution["states"] = state_timings(history)
+        execution["states"] = state_timings(histories.get(execution["id"]) or {})
+    histories.close()
     if as_json:
         echo_json(data)
         return

@@ -132,7 +132,7 @@ def print_summary(report: Any, limit: int = 50) -> None:
     "--concurrency",
     type=click.IntRange(min=1),
     default=None,
-    help="Executions in flight at once (default: 8 per core).",
+    help="Executions in flight at once (default: 64 per core).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every record.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")

@@ -19,7 +19,7 @@ from cirrostratus.cli.local import open_engine
     "--workers",
     type=click.IntRange(min=1),
     default=None,
-    help="Executions in flight at once (default: 8 per core).",
+    help="Executions in flight at once (default: 64 per core).",
 )
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None:

@@ -1,9 +1,11 @@
 """Runs executions on the engine's event loop and settles them through the update rules.
 
-`LocalRunner` is the local twin of Step Functions for the process rules: `start` compiles
-(once) the payload's workflow and schedules its execution as an asyncio task, returning at
-once. Finished executions are settled in batches — one state transaction for everything
-that finished since the last loop iteration — which is what keeps durable state cheap.
+`LocalRunner` is the local twin of Step Functions for the process rules. `start` only checks the
+workflow compiles and queues the execution; `spawn_pending` starts the queued executions
+once the process rules have recorded them PROCESSING, so an execution can never finish
+before its start is on record. Finished executions are settled in batches by one
+flusher — everything that finished while the previous batch was being written goes into the
+next transaction — which is what keeps durable state cheap.
 """
 
 from __future__ import annotations
@@ -11,11 +13,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
 
 import orjson
 
 from cirrostratus.asl import ExecutionResult, Invoker, StateMachine
+from cirrostratus.engine.history import HistoryStore
 from cirrostratus.engine.notify import Notifier
 from cirrostratus.engine.protocols import PayloadWriter
 from cirrostratus.engine.update import Finished, UpdateResult, update
@@ -24,11 +26,8 @@ from cirrostratus.intake import IntakeQueue
 from cirrostratus.payload import Payload
 from cirrostratus.state import StateStore
 
+BULKY = frozenset(("input", "output", "parameters", "result"))
 Settled = Callable[[Finished, UpdateResult, float], None]
-
-
-def history_key(payload_id: str, execution_id: str) -> str:
-    return f"{payload_id}/executions/{execution_id}/history.json"
 
 
 def caught_error(result: ExecutionResult) -> tuple[str | None, str | None]:
@@ -40,8 +39,7 @@ def caught_error(result: ExecutionResult) -> tuple[str | None, str | None]:
     if result.error:
         return result.error, result.cause
     for event in reversed(result.history[-10:]):
-        details = event.details or {}
-        data = details.get("input")
+        data = (event.details or {}).get("input")
         if isinstance(data, Mapping) and isinstance(data.get("error"), Mapping):
             err = data["error"]
             cause = err.get("Cause")
@@ -49,8 +47,38 @@ def caught_error(result: ExecutionResult) -> tuple[str | None, str | None]:
     return result.error, result.cause
 
 
+def history_document(result: ExecutionResult) -> bytes:
+    """The execution's history without the payloads (those are input.json / output.json)."""
+    events = []
+    for event in result.history:
+        data = event.to_dict()
+        details = data.get("details")
+        if details:
+            data["details"] = {k: v for k, v in details.items() if k not in BULKY}
+        events.append(data)
+    return orjson.dumps({"status": result.status, "events": events}, default=str)
+
+
+def finished_from(payload_id: str, execution_id: str, result: ExecutionResult) -> Finished:
+    """What the update rules need to know about how an execution ended."""
+    if result.status == "SUCCEEDED":
+        if isinstance(result.output, Mapping):
+            return Finished(payload_id, execution_id, "SUCCEEDED", output=result.output)
+        return Finished(
+            payload_id,
+            execution_id,
+            "FAILED",
+            error="States.Runtime",
+            cause="the workflow's output is not a payload (a JSON object)",
+        )
+    if result.status == "FAILED":
+        error, cause = caught_error(result)
+        return Finished(payload_id, execution_id, "FAILED", error=error, cause=cause)
+    return Finished(payload_id, execution_id, result.status, error=result.error, cause=result.cause)
+
+
 class LocalRunner:
-    """A WorkflowRunner that runs executions as tasks on the current event loop."""
+    """A WorkflowRunner whose executions are tasks on one asyncio event loop."""
 
     def __init__(
         self,
@@ -61,8 +89,8 @@ class LocalRunner:
         payload_store: PayloadWriter,
         intake: IntakeQueue,
         notifier: Notifier | None,
+        history: HistoryStore | None = None,
         on_settled: Settled | None = None,
-        keep_history: bool = True,
     ) -> None:
         self.workflows = workflows
         self.invoker = invoker
@@ -71,97 +99,103 @@ class LocalRunner:
         self.intake = intake
         self.notifier = notifier
         self.on_settled = on_settled
-        self.keep_history = keep_history
+        self.history = history
         self.inflight: dict[str, asyncio.Task[None]] = {}
-        self._finished: list[tuple[Finished, float]] = []
-        self._flush_scheduled = False
-        self.idle = asyncio.Event()
-        self.idle.set()
+        self._pending: list[tuple[StateMachine, Payload, str]] = []
+        self._finished: list[tuple[Finished, float, bytes | None]] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._settled = asyncio.Event()
 
-    # --- the WorkflowRunner protocol -------------------------------------------------
+    # --- the WorkflowRunner protocol (called by the process rules) -----------------------
 
     def start(self, payload: Payload, execution_id: str) -> None:
         machine = self.workflows.get(payload.workflow)  # UnknownWorkflow → the record FAILS
-        task = asyncio.get_running_loop().create_task(
-            self._execute(machine, payload, execution_id), name=execution_id
-        )
-        self.inflight[execution_id] = task
-        self.idle.clear()
+        self._pending.append((machine, payload, execution_id))
 
-    # --- running and settling ----------------------------------------------------------
+    # --- on the event loop ---------------------------------------------------------------
+
+    def spawn_pending(self) -> None:
+        """Start the executions the process rules accepted (they are PROCESSING now)."""
+        pending, self._pending = self._pending, []
+        loop = asyncio.get_running_loop()
+        for machine, payload, execution_id in pending:
+            self.inflight[execution_id] = loop.create_task(
+                self._execute(machine, payload, execution_id), name=execution_id
+            )
+
+    def drop_pending(self) -> None:
+        """Forget queued starts of a process batch that failed as a whole."""
+        self._pending.clear()
 
     async def _execute(self, machine: StateMachine, payload: Payload, execution_id: str) -> None:
         began = time.monotonic()
+        history = None
         try:
             result = await machine.execute(
                 payload.to_dict(),
                 invoker=self.invoker,
                 name=execution_id,
                 execution_id=execution_id,
-                history=self.keep_history,
+                history=self.history is not None,
             )
-            finished = self._finished_from(payload.id, execution_id, result)
+            finished = finished_from(payload.id, execution_id, result)
+            if self.history is not None and result.history:
+                history = history_document(result)
         except asyncio.CancelledError:
             finished = Finished(payload.id, execution_id, "ABORTED")
         except Exception as exc:  # an engine bug must not leave the payload PROCESSING
             finished = Finished(
                 payload.id, execution_id, "FAILED", error=type(exc).__name__, cause=str(exc)
             )
-        self._finished.append((finished, time.monotonic() - began))
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self.flush)
+        self._finished.append((finished, time.monotonic() - began, history))
+        if self._flusher is None:
+            self._flusher = asyncio.get_running_loop().create_task(self._flush())
 
-    def _finished_from(
-        self, payload_id: str, execution_id: str, result: ExecutionResult
-    ) -> Finished:
-        if self.keep_history and result.history:
-            events = [e.to_dict() for e in result.history]
-            for e in events:  # keep the history small: inputs live in input.json/output.json
-                details = e.get("details")
-                if details:
-                    details.pop("input", None)
-                    details.pop("output", None)
-            self.payload_store.put_bytes(
-                history_key(payload_id, execution_id),
-                orjson.dumps({"status": result.status, "events": events}, default=str),
+    async def _flush(self) -> None:
+        """Settle finished executions, a batch at a time, until none is waiting."""
+        try:
+            await asyncio.sleep(0)  # let more executions finish into this batch
+            while self._finished:
+                batch, self._finished = self._finished, []
+                results = self._settle(batch)
+                for (finished, took, _), result in zip(batch, results, strict=True):
+                    if finished.execution_id is not None:
+                        self.inflight.pop(finished.execution_id, None)
+                    if self.on_settled is not None:
+                        self.on_settled(finished, result, took)
+                self._settled.set()
+        finally:
+            self._flusher = None
+
+    def _settle(self, batch: list[tuple[Finished, float, bytes | None]]) -> list[UpdateResult]:
+        if self.history is not None:
+            self.history.put_many(
+                [
+                    (f.payload_id, f.execution_id, f.status, doc)
+                    for f, _, doc in batch
+                    if doc is not None and f.execution_id is not None
+                ]
             )
-        if result.status == "SUCCEEDED":
-            output = result.output if isinstance(result.output, Mapping) else None
-            if output is None:
-                return Finished(
-                    payload_id,
-                    execution_id,
-                    "FAILED",
-                    error="States.Runtime",
-                    cause="the workflow's output is not a payload (a JSON object)",
-                )
-            return Finished(payload_id, execution_id, "SUCCEEDED", output=output)
-        error, cause = caught_error(result) if result.status == "FAILED" else (None, None)
-        if result.status == "TIMED_OUT":
-            error, cause = result.error, result.cause
-        return Finished(payload_id, execution_id, result.status, error=error, cause=cause)
-
-    def flush(self) -> None:
-        """Settle every execution that finished since the last flush, in one transaction."""
-        self._flush_scheduled = False
-        if not self._finished:
-            return
-        batch, self._finished = self._finished, []
-        results = update(
-            [f for f, _ in batch],
+        return update(
+            [f for f, _, _ in batch],
             store=self.store,
             payload_store=self.payload_store,
             intake=self.intake,
             notifier=self.notifier,
         )
-        for (finished, took), result in zip(batch, results, strict=True):
-            if finished.execution_id is not None:
-                self.inflight.pop(finished.execution_id, None)
-            if self.on_settled is not None:
-                self.on_settled(finished, result, took)
-        if not self.inflight:
-            self.idle.set()
+
+    async def wait_settled(self, timeout: float = 0.5) -> None:
+        """Until some execution has been settled (or `timeout` passed)."""
+        self._settled = event = asyncio.Event()
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+        except TimeoutError:
+            pass
+
+    async def finish(self) -> None:
+        """Wait for everything running to end and be settled."""
+        while self.inflight:
+            await self.wait_settled()
 
     async def cancel_all(self) -> None:
         """Abort what is running (a stop that cannot wait): each ends ABORTED, not lost."""
@@ -170,9 +204,4 @@ class LocalRunner:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
-        self.flush()
-
-
-def describe(result: Any) -> dict[str, Any]:
-    """A compact view of a finished execution for logs and the CLI."""
-    return {"status": getattr(result, "status", None), "error": getattr(result, "error", None)}
+        await self.finish()

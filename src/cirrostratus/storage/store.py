@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
-import tempfile
+import threading
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
-from urllib.parse import unquote, urlparse
+from urllib.parse import quote, unquote, urlparse
 
 import orjson
 
@@ -27,6 +29,12 @@ class ObjectStore(Protocol):
     def exists(self, key_or_url: str) -> bool: ...
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def _clean_key(key: str) -> str:
     parts = [p for p in key.replace("\\", "/").split("/") if p not in ("", ".")]
     if not parts or ".." in parts:
@@ -40,6 +48,9 @@ class LocalStore:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).absolute()
         self.root_url = self.root.as_uri()
+        self._root_str = str(self.root)
+        self._made: set[str] = set()  # folders known to exist: one mkdir per folder, not per write
+        self._tmp = itertools.count()
 
     def path(self, key_or_url: str) -> Path:
         if key_or_url.startswith("file://"):
@@ -53,18 +64,29 @@ class LocalStore:
         return (self.root / _clean_key(key)).as_uri()
 
     def put_bytes(self, key: str, data: bytes) -> str:
-        target = self.root / _clean_key(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # write-then-rename: a reader never sees half an object
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        key = _clean_key(key)
+        target = f"{self._root_str}/{key}"
+        folder = target.rpartition("/")[0]
+        if folder not in self._made:
+            os.makedirs(folder, exist_ok=True)
+            self._made.add(folder)
+        # write-then-rename: a reader never sees half an object (names unique per process)
+        tmp = f"{folder}/.tmp-{os.getpid()}-{threading.get_ident()}-{next(self._tmp)}"
         try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                _write_all(fd, data)
+            finally:
+                os.close(fd)
             os.replace(tmp, target)
+        except FileNotFoundError:  # the folder was removed behind our back: make it again
+            self._made.discard(folder)
+            return self.put_bytes(key, data)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
             raise
-        return target.as_uri()
+        return "file://" + quote(target)
 
     def get_bytes(self, key_or_url: str) -> bytes:
         if "://" in key_or_url and not key_or_url.startswith("file://"):
