@@ -11,6 +11,7 @@ next transaction — which is what keeps durable state cheap.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Mapping
 
@@ -187,10 +188,8 @@ class LocalRunner:
     async def wait_settled(self, timeout: float = 0.5) -> None:
         """Until some execution has been settled (or `timeout` passed)."""
         self._settled = event = asyncio.Event()
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), timeout)
-        except TimeoutError:
-            pass
 
     async def finish(self) -> None:
         """Wait for everything running to end and be settled."""
