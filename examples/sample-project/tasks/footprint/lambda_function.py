@@ -45,6 +45,8 @@ def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]
     for item in event.get("features", []):
         _footprint(item, precision)
     logger.info(
-        "footprints for %d items (%s)", len(event.get("features", [])), os.environ["FOOTPRINT_UNITS"]
+        "footprints for %d items (%s)",
+        len(event.get("features", [])),
+        os.environ["FOOTPRINT_UNITS"],
     )
     return event
