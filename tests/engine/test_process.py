@@ -420,3 +420,12 @@ def test_empty_batch(env: Env) -> None:
         "failed": [],
         "invalid": [],
     }
+
+
+def test_an_invalid_twin_does_not_block_the_valid_payload(env: Env) -> None:
+    bad = make_payload()
+    bad["id"] = PID
+    bad["features"] = "nope"
+    result = env.run(bad, make_payload())
+    assert result.started == [PID] and len(result.invalid) == 1
+    assert env.state() is State.PROCESSING

@@ -231,7 +231,13 @@ def process(
             seen.add(payload.id)
             accepted.append((payload, delivery))
 
-    marks = [Transition.invalidate(r.payload_id, r.error) for r in result.invalid if r.payload_id]
+    # an invalid payload is recorded INVALID unless a valid one with its id runs in this batch
+    valid_ids = {p.id for p, _ in accepted}
+    marks = [
+        Transition.invalidate(r.payload_id, r.error)
+        for r in result.invalid
+        if r.payload_id and r.payload_id not in valid_ids
+    ]
     claims = [(p, d, new_id()) for p, d in accepted]
     transitions = marks + [
         Transition.claim(p.id, ex, replace=replace or p.replace) for p, _, ex in claims
