@@ -5,6 +5,7 @@
 `group_commit`: many threads submitting one transition at a time to a GroupCommitWriter.
 `rules`: payloads/s through `engine.process` + `engine.update` (batches of 200, a no-op
 runner, inputs and outputs written to a local payload store) — the state side of the engine.
+`intake`: messages/s sent, received and deleted in batches of 200.
 Prints ONE JSON object on the last line.
 """
 
@@ -109,6 +110,22 @@ def rules(store: SqliteStateStore, tmp: Path, n: int, batch: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
+def intake_rate(tmp: Path, n: int, batch: int) -> float:
+    """Messages/s through the intake queue: send_batch → receive → delete_batch."""
+    from cirrostratus.intake import SqliteIntakeQueue
+
+    q = SqliteIntakeQueue(tmp / "intake.db")
+    body = b'{"type":"FeatureCollection","features":[],"process":{"workflow":"cog"}}'
+    t0 = time.perf_counter()
+    for _ in range(0, n, batch):
+        q.send_batch([body] * batch)
+        got = q.receive(batch)
+        assert q.delete_batch([m.receipt for m in got]) == batch
+    rate = n / (time.perf_counter() - t0)
+    q.close()
+    return rate
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = SqliteStateStore(Path(tmp) / "state.db")
@@ -116,6 +133,7 @@ def main() -> None:
         b = batched(store, 60_000, 1000)
         g, commits = group_commit(store, 6000, 32)
         r = rules(store, Path(tmp), 4000, 200)
+        q = intake_rate(Path(tmp), 20_000, 200)
         events = len(store.events(limit=10**9))
         store.close()
     print(
@@ -127,6 +145,7 @@ def main() -> None:
                 "group_commit_transactions": commits,
                 "events_logged": events,
                 "process_update_payloads_per_s": round(r),
+                "intake_messages_per_s": round(q),
             }
         )
     )
