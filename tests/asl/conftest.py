@@ -18,7 +18,7 @@ class Recorder:
     """An invoker that answers from a script per state name and records every call.
 
     A script entry may be a value (returned), an exception (raised), or a callable
-    `(params, ctx) -> value` (may be async).
+    `(params, ctx) -> value` (may be async); states not in the script echo their parameters.
     """
 
     def __init__(self, script: dict[str, Any] | None = None) -> None:

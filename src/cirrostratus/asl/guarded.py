@@ -8,7 +8,7 @@ from typing import Any
 from cirrostratus.asl.errors import StatesError, error_matches
 from cirrostratus.asl.paths import ResultPathMismatch, set_at
 from cirrostratus.asl.runtime import Run, Scope
-from cirrostratus.asl.states import State, _reference_keys
+from cirrostratus.asl.states import State, reference_keys
 
 
 class Retrier:
@@ -41,7 +41,7 @@ class Catcher:
         self.next: State | None = None
         self.result_path = spec.get("ResultPath", "$")
         self.discard = "ResultPath" in spec and spec["ResultPath"] is None
-        self.keys = () if self.discard else _reference_keys(self.result_path)
+        self.keys = () if self.discard else reference_keys(self.result_path)
 
 
 class Guarded(State):

@@ -44,7 +44,7 @@ class State:
         self.exited_type = f"{self.type}StateExited"
         self.discard_result = "ResultPath" in spec and spec["ResultPath"] is None
         self.result_keys = (
-            () if self.discard_result else _reference_keys(spec.get("ResultPath", "$"))
+            () if self.discard_result else reference_keys(spec.get("ResultPath", "$"))
         )
 
     def step(self, run: Run, scope: Scope, raw: Any) -> tuple[Any, State | None]:
@@ -73,7 +73,7 @@ class State:
         return scope.prefix + self.name if scope.prefix else self.name
 
 
-def _reference_keys(text: str) -> tuple[str | int, ...]:
+def reference_keys(text: str) -> tuple[str | int, ...]:
     return parse_path(text).keys
 
 
