@@ -28,12 +28,6 @@ class Recorder:
     async def __call__(self, resource: Any, params: Any, ctx: TaskContext) -> Any:
         self.calls.append((resource, params, ctx))
         answer = self.script.get(ctx.state_name, params)
-        if (
-            isinstance(answer, list)
-            and answer
-            and all(isinstance(a, BaseException) or callable(a) for a in answer)
-        ):
-            answer = answer.pop(0) if len(answer) > 1 else answer[0]
         if isinstance(answer, BaseException):
             raise answer
         if callable(answer):
