@@ -115,7 +115,7 @@ def load_handler(spec: str, directory: str, task_kwargs: dict[str, Any]) -> Hand
 
 
 def _task_class_handler(cls: Any, task_kwargs: dict[str, Any]) -> Handler:
-    def call(event: Any, context: LambdaContext) -> Any:
+    def call(event: Any, context: LambdaContext | None = None) -> Any:
         return cls.handler(event, **task_kwargs)
 
     return call
