@@ -1,4 +1,4 @@
-"""The store creates and migrates its own schema."""
+"""The store creates and migrates its own schema, and explains files it cannot use."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ from pathlib import Path
 
 import pytest
 
+from cirrostratus.intake import IntakeError, SqliteIntakeQueue
 from cirrostratus.state import SqliteStateStore, StateStoreError
-from cirrostratus.state.schema import MIGRATIONS
+from cirrostratus.state.connection import connect
+from cirrostratus.state.schema import MIGRATIONS, migrate
 
 
-def version(path: Path) -> int:
+def version(path: Path, kind: str = "state") -> int:
     with sqlite3.connect(path) as conn:
-        return int(conn.execute("SELECT version FROM schema_version").fetchone()[0])
+        row = conn.execute("SELECT version FROM schema_version WHERE kind = ?", (kind,))
+        return int(row.fetchone()[0])
 
 
 def test_new_file_gets_every_migration_once(tmp_path: Path) -> None:
@@ -36,15 +39,41 @@ def test_newer_file_is_refused_with_the_fix(tmp_path: Path) -> None:
         SqliteStateStore(path)
 
 
-def test_later_migration_applies_to_an_old_file(tmp_path: Path, monkeypatch) -> None:
-    from cirrostratus.state import schema
-
+def test_later_migration_applies_to_an_old_file(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     SqliteStateStore(path).close()
     extra = "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)"
-    monkeypatch.setattr(schema, "MIGRATIONS", (*MIGRATIONS, extra))
-    monkeypatch.setattr(schema.migrate, "__defaults__", (schema.MIGRATIONS,))
-    SqliteStateStore(path).close()
+    conn = connect(path)
+    assert migrate(conn, (*MIGRATIONS, extra)) == len(MIGRATIONS) + 1
+    assert migrate(conn, (*MIGRATIONS, extra)) == len(MIGRATIONS) + 1  # once only
+    conn.execute("INSERT INTO notes (text) VALUES ('x')")
+    conn.close()
     assert version(path) == len(MIGRATIONS) + 1
-    with sqlite3.connect(path) as conn:
-        conn.execute("INSERT INTO notes (text) VALUES ('x')")
+
+
+def test_a_file_that_is_not_a_database_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    path.write_text("hello, I am a text file" * 100)
+    with pytest.raises(StateStoreError, match=r"state\.db: cannot use the file .* move it aside"):
+        SqliteStateStore(path)
+    with pytest.raises(IntakeError, match=r"state\.db"):
+        SqliteIntakeQueue(path)
+
+
+def test_unwritable_folder_is_named(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StateStoreError, match="cannot open the state database"):
+        SqliteStateStore(blocker / "state.db")
+
+
+def test_state_and_intake_may_share_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "all.db"
+    store = SqliteStateStore(path)
+    queue = SqliteIntakeQueue(path)
+    store.claim_and_start("c/workflow-w/i", "e")
+    queue.send("x")
+    assert queue.receive()[0].text == "x"
+    assert version(path, "state") == len(MIGRATIONS) and version(path, "intake") == 1
+    store.close()
+    queue.close()

@@ -27,8 +27,8 @@ from cirrostratus.intake.model import (
     encode,
 )
 from cirrostratus.state import connection
-from cirrostratus.state.model import utcnow
-from cirrostratus.state.schema import migrate
+from cirrostratus.state.model import StateStoreError, utcnow
+from cirrostratus.state.schema import open_database
 
 T = TypeVar("T")
 
@@ -84,13 +84,14 @@ class SqliteIntakeQueue:
         if max_receives < 1:
             raise IntakeError(f"max_receives={max_receives} must be at least 1")
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.now = now
         self.visibility_timeout = visibility_timeout
         self.max_receives = max_receives
         self._lock = threading.Lock()
-        self._conn = connection.connect(self.path, busy_timeout_ms=busy_timeout_ms)
-        migrate(self._conn, MIGRATIONS)
+        try:
+            self._conn = open_database(self.path, MIGRATIONS, "intake", busy_timeout_ms)
+        except StateStoreError as exc:
+            raise IntakeError(str(exc)) from None
 
     def _t(self) -> float:
         return self.now().timestamp()

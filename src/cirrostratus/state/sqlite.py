@@ -29,7 +29,7 @@ from cirrostratus.state.model import (
 )
 from cirrostratus.state.query import COLUMNS
 from cirrostratus.state.reads import SqliteReads
-from cirrostratus.state.schema import migrate
+from cirrostratus.state.schema import MIGRATIONS, open_database
 
 DEFAULT_LEASE_SECONDS = 300.0
 _CHUNK = 500  # ids per `IN (...)`: well under SQLite's variable limit
@@ -81,13 +81,11 @@ class SqliteStateStore(SqliteReads):
         busy_timeout_ms: int = connection.BUSY_TIMEOUT_MS,
     ) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.now = now
         self.lease_seconds = lease_seconds
         self._busy_timeout_ms = busy_timeout_ms
         self._write_lock = threading.Lock()
-        self._writer = self.connect()
-        migrate(self._writer)
+        self._writer = open_database(self.path, MIGRATIONS, "state", busy_timeout_ms)
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
