@@ -71,9 +71,17 @@ class VirtualClock:
         await fut
 
     async def _drive(self) -> None:
+        # asyncio keeps runnable callbacks in loop._ready; when it is empty after our turn,
+        # everything else is blocked (on us, or on real I/O). Fall back to a fixed number of
+        # turns on loops without it.
+        ready = getattr(asyncio.get_running_loop(), "_ready", None)
         while self._sleepers:
             for _ in range(self._settle):
                 await asyncio.sleep(0)
+            spins = 0
+            while ready and spins < 10_000:
+                await asyncio.sleep(0)
+                spins += 1
             while self._sleepers and self._sleepers[0][2].done():
                 heapq.heappop(self._sleepers)  # cancelled sleepers
             if not self._sleepers:
