@@ -9,6 +9,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from cirrostratus.state import SqliteStateStore, State
 
 ROUNDS = 150
@@ -119,3 +121,34 @@ def _run(pid: str):
     from cirrostratus.state import Transition
 
     return [Transition.claim_and_start(pid, "e0"), Transition.complete(pid, "e0")]
+
+
+def _batch_worker(path: str, worker: int, rounds: int) -> None:
+    from cirrostratus.state import Transition
+
+    store = SqliteStateStore(path)
+    for r in range(rounds):
+        ids = [f"c/workflow-w/soak-{worker}-{r}-{k}" for k in range(20)]
+        outcomes = store.apply(
+            [t for pid in ids for t in _run(pid)]
+            + [Transition.claim_and_start(f"c/workflow-w/hot-{r % 7}", f"{worker}-{r}")]
+        )
+        assert all(o.applied for o in outcomes[:-1])
+    store.close()
+
+
+@pytest.mark.soak
+def test_soak_many_batched_writers(tmp_path: Path) -> None:
+    path = str(tmp_path / "state.db")
+    SqliteStateStore(path).close()
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_batch_worker, args=(path, w, 300)) for w in range(6)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=600)
+        assert p.exitcode == 0
+    store = SqliteStateStore(path)
+    assert store.counts()["COMPLETED"] == 6 * 300 * 20
+    assert len(store.events(limit=10**7)) == 6 * 300 * 20 * 2 + 7
+    store.close()

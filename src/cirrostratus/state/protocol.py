@@ -7,7 +7,7 @@ writes are `Transition`s run by `apply`, so a backend only has to implement the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import timedelta
 from typing import Any, Protocol, runtime_checkable
 
@@ -72,6 +72,10 @@ class StateStore(Protocol):
         limit: int = 100,
         nextkey: str | None = None,
     ) -> Page: ...
+
+    def iter_query(self, **filters: Any) -> Iterator[StateRecord]:
+        """Every record `query(**filters)` matches, page by page."""
+        ...
 
     def counts(
         self,
