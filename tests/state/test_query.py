@@ -158,4 +158,11 @@ def test_stats_shape_and_counts(store, clock) -> None:
     yesterday = {s["state"]: (s["count"], s["unique_count"]) for s in daily[-2]["states"]}
     assert yesterday["PROCESSING"] == (6, 6)
     assert yesterday["FAILED"] == (2, 2)
-    assert rolling == hourly[-2:]
+    assert rolling[1]["period"] == "2026-11-26T11:06:00Z"  # the hour up to now (12:06)
+    assert rolling[0]["period"] == "2026-11-26T10:06:00Z"
+    last_hour = {s["state"]: s["count"] for s in rolling[1]["states"]}
+    assert last_hour["PROCESSING"] == 2 and sum(last_hour.values()) == 2
+    assert all(s["count"] == 0 for s in rolling[0]["states"])
+    clock.advance(3600 + 1)  # an hour on, the transitions moved to the earlier window
+    rolled = store.stats()["state_transitions"]["hourly_rolling"]
+    assert {s["state"]: s["count"] for s in rolled[0]["states"]}["PROCESSING"] == 2

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any, Literal
 
 from cirrostratus.state.model import STATES, iso
 
 Interval = Literal["day", "hour"]
+Found = dict[str, tuple[int, int]]  # state -> (count, unique_count)
 
 
 def _floor(t: datetime, interval: Interval) -> datetime:
@@ -22,8 +24,13 @@ def _floor(t: datetime, interval: Interval) -> datetime:
     return t.replace(minute=0, second=0, microsecond=0)
 
 
-def _period(t: datetime, interval: Interval) -> str:
-    return t.strftime("%Y-%m-%d") if interval == "day" else t.strftime("%Y-%m-%dT%H:%M:%SZ")
+def _bin(start: datetime, interval: Interval, found: Found) -> dict[str, Any]:
+    period = start.strftime("%Y-%m-%d" if interval == "day" else "%Y-%m-%dT%H:%M:%SZ")
+    states = []
+    for state in STATES:
+        count, unique = found.get(str(state), (0, 0))
+        states.append({"state": str(state), "unique_count": unique, "count": count})
+    return {"period": period, "interval": interval, "states": states}
 
 
 def transition_counts(
@@ -40,31 +47,38 @@ def transition_counts(
         "WHERE time >= ? AND to_state IS NOT NULL GROUP BY bin, to_state",
         (iso(first),),
     ).fetchall()
-    found: dict[tuple[str, str], tuple[int, int]] = {
-        (str(b), str(s)): (int(c), int(u)) for b, s, c, u in rows
-    }
-    out: list[dict[str, Any]] = []
-    for i in range(bins):
-        start = first + step * i
-        key = iso(start)[:width]
-        states = []
-        for state in STATES:
-            count, unique = found.get((key, str(state)), (0, 0))
-            states.append({"state": str(state), "unique_count": unique, "count": count})
-        out.append({"period": _period(start, interval), "interval": interval, "states": states})
+    by_bin: dict[str, Found] = {}
+    for b, state, count, unique in rows:
+        by_bin.setdefault(str(b), {})[str(state)] = (int(count), int(unique))
+    starts = [first + step * i for i in range(bins)]
+    return [_bin(s, interval, by_bin.get(iso(s)[:width], {})) for s in starts]
+
+
+def rolling_hours(conn: sqlite3.Connection, now: datetime) -> list[dict[str, Any]]:
+    """Two rolling windows: the hour before the last hour, then the last hour (up to now)."""
+    now = now.astimezone(UTC)
+    edges = [now - timedelta(hours=2), now - timedelta(hours=1), now + timedelta(microseconds=1)]
+    out = []
+    for start, end in pairwise(edges):
+        rows = conn.execute(
+            "SELECT to_state, count(*), count(DISTINCT payload_id) FROM events "
+            "WHERE time >= ? AND time < ? AND to_state IS NOT NULL GROUP BY to_state",
+            (iso(start), iso(end)),
+        ).fetchall()
+        out.append(_bin(start, "hour", {str(s): (int(c), int(u)) for s, c, u in rows}))
     return out
 
 
 def state_transitions(conn: sqlite3.Connection, now: datetime) -> dict[str, Any]:
     """`{"state_transitions": {"daily", "hourly", "hourly_rolling"}}` as Cirrus's /stats.
 
-    daily: 60 days; hourly: 36 hours; hourly_rolling: the current hour and the one before.
+    daily (60 days) and hourly (36 hours) are whole calendar bins up to the current one;
+    hourly_rolling is the last hour before `now` and the hour before that.
     """
-    hourly = transition_counts(conn, "hour", 36, now)
     return {
         "state_transitions": {
             "daily": transition_counts(conn, "day", 60, now),
-            "hourly": hourly,
-            "hourly_rolling": hourly[-2:],
+            "hourly": transition_counts(conn, "hour", 36, now),
+            "hourly_rolling": rolling_hours(conn, now),
         }
     }
