@@ -183,3 +183,37 @@ def test_compiled_machine_exposes_states_and_warnings() -> None:
     sm = compile_definition(definition, name="wf")
     assert set(sm.states) == {"M"} and sm.arn.endswith(":stateMachine:wf")
     assert [p.field for p in sm.problems] == ["Label"]
+
+
+def test_abort_with_error_and_cause() -> None:
+    async def forever(resource: Any, params: Any, ctx: TaskContext) -> Any:
+        await asyncio.sleep(3600)
+
+    async def main() -> Any:
+        execution = compile_definition(TASK).start({}, invoker=forever)
+        await asyncio.sleep(0.01)
+        execution.abort("User.Cancelled", "replaced by a newer payload")
+        return await execution.wait()
+
+    result = asyncio.run(main())
+    assert (result.status, result.error, result.cause) == (
+        "ABORTED",
+        "User.Cancelled",
+        "replaced by a newer payload",
+    )
+
+
+def test_an_internal_error_fails_the_execution_instead_of_raising(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from cirrostratus.asl import states
+
+    def broken(self: Any, run: Any, scope: Any, raw: Any) -> Any:
+        raise ZeroDivisionError("bug")
+
+    monkeypatch.setattr(states.Succeed, "step", broken)
+    result = asyncio.run(
+        compile_definition({"StartAt": "S", "States": {"S": {"Type": "Succeed"}}}).execute({})
+    )
+    assert result.status == "FAILED" and result.error == "States.Runtime"
+    assert "ZeroDivisionError: bug" in result.cause

@@ -279,3 +279,11 @@ def test_timeout_values_reach_the_context(run_asl: Any, recorder: Any) -> None:
     run_asl(task({"TimeoutSeconds": 30, "HeartbeatSeconds": 10}), {}, rec)
     ctx = rec.calls[0][2]
     assert (ctx.timeout_seconds, ctx.heartbeat_seconds) == (30, 10)
+
+
+def test_entered_time_is_the_states_not_the_attempts(run_asl: Any) -> None:
+    clock = VirtualClock()
+    inv = Failing(clock, 2, TaskFailed("E"))
+    run_asl(task({"Retry": [{"ErrorEquals": ["E"]}]}), {}, inv, clock)
+    assert len({ctx.entered_time for ctx in inv.contexts}) == 1
+    assert [ctx.retry_count for ctx in inv.contexts] == [0, 1, 2]

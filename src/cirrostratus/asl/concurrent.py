@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, Protocol
 
 from cirrostratus.asl.errors import EXCEED_TOLERATED_FAILURE_THRESHOLD, RUNTIME, StatesError
@@ -112,7 +113,9 @@ class Parallel(Guarded):
             raise
         return self._finish(run, scope, raw, results, ctx, path)
 
-    async def attempt(self, run: Run, scope: Scope, raw: Any, path: str, retry_count: int) -> Any:
+    async def attempt(
+        self, run: Run, scope: Scope, raw: Any, path: str, retry_count: int, entered: datetime
+    ) -> Any:
         data, ctx = self._prepare(run, scope, raw, path, retry_count)
         results: list[Any] = [None] * len(self.branches)
 
@@ -204,7 +207,9 @@ class Map(Guarded):
     def attempt_sync(self, run: Run, scope: Scope, raw: Any, path: str) -> Any:
         return self._run(run, scope, raw, path, 0)
 
-    async def attempt(self, run: Run, scope: Scope, raw: Any, path: str, retry_count: int) -> Any:
+    async def attempt(
+        self, run: Run, scope: Scope, raw: Any, path: str, retry_count: int, entered: datetime
+    ) -> Any:
         if self.machine.sync:
             return self._run(run, scope, raw, path, retry_count)
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import datetime
 from typing import Any
 
 from cirrostratus.asl.errors import StatesError, error_matches
@@ -53,7 +54,9 @@ class Guarded(State):
         self.retriers = [Retrier(r) for r in spec.get("Retry", [])]
         self.catchers = [Catcher(c) for c in spec.get("Catch", [])]
 
-    async def attempt(self, run: Run, scope: Scope, raw: Any, path: str, retry_count: int) -> Any:
+    async def attempt(
+        self, run: Run, scope: Scope, raw: Any, path: str, retry_count: int, entered: datetime
+    ) -> Any:
         raise NotImplementedError  # pragma: no cover
 
     def attempt_sync(self, run: Run, scope: Scope, raw: Any, path: str) -> Any:
@@ -74,11 +77,12 @@ class Guarded(State):
     async def astep(self, run: Run, scope: Scope, raw: Any) -> tuple[Any, State | None]:
         path = self.path_in(scope)
         run.emit(self.entered_type, self.name, path, {"input": raw})
+        entered = run.clock.now()
         attempts = [0] * len(self.retriers)
         retry_count = 0
         while True:
             try:
-                out = await self.attempt(run, scope, raw, path, retry_count)
+                out = await self.attempt(run, scope, raw, path, retry_count, entered)
                 break
             except StatesError as err:
                 delay = self.retry_delay(err, attempts)

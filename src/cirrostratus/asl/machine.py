@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -17,6 +18,8 @@ from cirrostratus.asl.history import HistoryEvent
 from cirrostratus.asl.runtime import TOP, Run, run_machine
 from cirrostratus.asl.states import Choice, Fail, Pass, State, Succeed, Wait
 from cirrostratus.asl.task import Task
+
+logger = logging.getLogger(__name__)
 
 ACCOUNT = "000000000000"
 REGION = "local"
@@ -191,7 +194,11 @@ class StateMachine:
         except asyncio.CancelledError:
             if not run.aborted:
                 raise
-            status, error, cause = "ABORTED", "States.Aborted", "the execution was aborted"
+            status, (error, cause) = "ABORTED", run.abort_reason
+        except Exception as exc:  # a bug in here must not take the caller down with it
+            logger.exception("internal error in execution %s", run.execution_id)
+            status, error = "FAILED", "States.Runtime"
+            cause = f"internal error in the ASL interpreter: {type(exc).__name__}: {exc}"
         stop = run.clock.now()
         if run.events is not None:
             if status == "SUCCEEDED":
@@ -263,10 +270,15 @@ class Execution:
     def done(self) -> bool:
         return self._task.done()
 
-    def abort(self) -> None:
-        """Stop the execution: running tasks are cancelled and the status becomes ABORTED."""
+    def abort(self, error: str | None = None, cause: str | None = None) -> None:
+        """Stop the execution: running tasks are cancelled and the status becomes ABORTED
+        (with `error`/`cause` if given, as StopExecution takes them)."""
         if not self._task.done():
             self._run.aborted = True
+            self._run.abort_reason = (
+                error or "States.Aborted",
+                cause if cause is not None else "the execution was aborted",
+            )
             self._task.cancel()
 
     async def wait(self) -> ExecutionResult:
@@ -277,12 +289,13 @@ class Execution:
                 raise
         # aborted before it ever ran
         now = self._run.clock.now()
-        self._run.emit("ExecutionAborted", None, None, {"error": "States.Aborted"})
+        error, cause = self._run.abort_reason
+        self._run.emit("ExecutionAborted", None, None, {"error": error, "cause": cause})
         return ExecutionResult(
             status="ABORTED",
             output=None,
-            error="States.Aborted",
-            cause="the execution was aborted",
+            error=error,
+            cause=cause,
             history=self.history,
             start=self._run.start,
             stop=now,

@@ -32,6 +32,7 @@ class Run:
     """Everything one execution shares across its states."""
 
     __slots__ = (
+        "abort_reason",
         "aborted",
         "clock",
         "events",
@@ -77,6 +78,7 @@ class Run:
         self.sm_ctx = sm_ctx
         self.warnings: list[str] = []
         self.aborted = False
+        self.abort_reason: tuple[str, str] = ("States.Aborted", "the execution was aborted")
 
     def emit(
         self, type_: str, state: str | None, path: str | None, details: dict[str, Any] | None

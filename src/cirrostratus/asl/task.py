@@ -42,8 +42,9 @@ class Task(Guarded):
             else None
         )
 
-    async def attempt(self, run: Run, scope: Scope, raw: Any, path: str, retry_count: int) -> Any:
-        entered = run.clock.now()
+    async def attempt(
+        self, run: Run, scope: Scope, raw: Any, path: str, retry_count: int, entered: datetime
+    ) -> Any:
         data = raw if self.input_get is None else self.input_get(raw, run, scope)
         token = uuid.uuid4().hex
         ctx = run.context(scope, self.name, entered, retry_count, token) if self.needs_ctx else None
