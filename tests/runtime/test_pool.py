@@ -191,7 +191,7 @@ def test_output_is_logged_per_invocation(run: Any, pool: LambdaPool, logs_dir: P
     assert all(r["function"] == "noisy" and r["time"].endswith("Z") for r in records)
     raw = [r for r in read_logs(logs_dir, function="noisy") if r["message"] == "raw fd write"]
     assert raw  # fd-level output is kept too
-    assert list(read_logs(logs_dir, request_id="r-noisy"))[0]["execution_id"] == "exec-1"
+    assert next(iter(read_logs(logs_dir, request_id="r-noisy")))["execution_id"] == "exec-1"
 
 
 def test_throttling_beyond_the_queue_bound(run: Any, tmp_path: Path) -> None:

@@ -346,6 +346,8 @@ class BatchRunner:
                     "LocalCommandError", "batch.local.command needs the task's folder"
                 )
             local = fill_refs(job.local_command, parameters)
+            if local and local[0] in ("python", "python3"):
+                local[0] = sys.executable  # the interpreter cirrostratus (and the project) runs in
             return local, job.directory
         engine = self.engine()
         if engine and job.image:
