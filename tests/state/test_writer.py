@@ -96,3 +96,14 @@ def test_close_flushes_and_refuses_more(store: SqliteStateStore) -> None:
     assert all(f.done() and f.result().applied for f in futures)
     with pytest.raises(StateStoreError, match="closed"):
         writer.submit(Transition.claim("c/workflow-w/late", "e"))
+
+
+def test_a_writer_without_a_connection_fails_submissions(store, monkeypatch) -> None:
+    def refuse():
+        raise OSError("no file")
+
+    monkeypatch.setattr(store, "connect", refuse)
+    writer = GroupCommitWriter(store)
+    with pytest.raises(OSError, match="no file"):
+        writer.submit(Transition.claim("c/workflow-w/x", "e")).result(timeout=5)
+    writer.close()

@@ -94,7 +94,13 @@ class GroupCommitWriter:
         self.close()
 
     def _run(self) -> None:
-        conn = self.store.connect()
+        try:
+            conn = self.store.connect()
+        except Exception as exc:  # no connection: fail every submission, never hang one
+            while (item := self._queue.get()) is not _STOP:
+                assert isinstance(item, _Op)
+                item.future.set_exception(exc)
+            return
         try:
             stopping = False
             while not stopping:
