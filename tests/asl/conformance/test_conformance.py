@@ -247,7 +247,9 @@ def test_moto_still_differs(case: Case, moto_runner: MotoRunner) -> None:
     )
 
 
-@pytest.mark.parametrize("case", _params(SEQUENTIAL))
+@pytest.mark.parametrize(
+    "case", [c for c in SEQUENTIAL if c.id not in KNOWN_BUGS], ids=lambda c: str(c.id)
+)
 def test_history_event_types(case: Case, moto_runner: MotoRunner) -> None:
     """Where nothing runs concurrently, both interpreters log the same event types in order."""
     moto = run_moto(moto_runner, case)
