@@ -98,7 +98,8 @@ def test_bare_asl_json_from_stdin_and_matching_rules(
         capsys, monkeypatch, stdin='{"x": 0}',
     )  # fmt: skip
     assert code == 0, out
-    assert out["output"] == {"x": 0, "a": 1, "b": 2, "c": 3}
+    lambda_invoke = {"ExecutedVersion": "$LATEST", "Payload": 3, "StatusCode": 200}
+    assert out["output"] == {"x": 0, "a": 1, "b": 2, "c": lambda_invoke}
 
 
 def test_yaml_tags_and_wait_in_virtual_time(

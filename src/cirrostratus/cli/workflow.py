@@ -81,11 +81,16 @@ def _getatt_name(resource: Any) -> str | None:
     return None
 
 
+LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+
+
 class MockInvoker:
     """Answers Task states from `--mock` results and `--mock-error` failures.
 
     A key matches the Task state's name, a string Resource exactly, the name in a
-    `Fn::GetAtt` Resource, or the FunctionName of a `lambda:invoke` integration.
+    `Fn::GetAtt` Resource, or the FunctionName of a `lambda:invoke` integration. A mock
+    result is what the function returns: for `lambda:invoke` it is wrapped in the
+    integration's `{"Payload": ..., "StatusCode": 200}`, as on AWS.
     """
 
     def __init__(self, results: dict[str, Any], errors: dict[str, tuple[str, str | None]]) -> None:
@@ -118,7 +123,11 @@ class MockInvoker:
                 error, cause = self.errors[key]
                 raise TaskFailed(error, cause)
             if key in self.results:
-                return self.results[key]
+                result = self.results[key]
+                if isinstance(resource, str) and resource.startswith(LAMBDA_INVOKE):
+                    # what the lambda:invoke integration returns around the function's result
+                    return {"ExecutedVersion": "$LATEST", "Payload": result, "StatusCode": 200}
+                return result
         raise TaskFailed(
             "States.Runtime",
             f"Task state '{context.state_name}' has no mock (Resource {json.dumps(resource)}): "
