@@ -2,20 +2,29 @@
 
 See docs/runtime.md. The pieces:
 - `LambdaPool.invoke(function_name, event)` runs a Lambda handler in a warm worker;
-- `BatchRunner.submit_job(parameters)` runs a `batch:submitJob.sync` job as a fresh process;
+- `BatchRunner.submit_job(parameters)` runs a `batch:submitJob.sync` job as fresh processes;
 - `make_invoker(project, pool, batch)` turns ASL Task Resources into those calls.
 Failures raise `TaskFailed(error, cause)` with the names AWS uses.
 """
 
+from cirrostratus.runtime.batch import BatchRunner
 from cirrostratus.runtime.errors import TaskFailed
-from cirrostratus.runtime.logs import read_logs
+from cirrostratus.runtime.jobs import JobSpec, QueueSpec, job_from_definition
+from cirrostratus.runtime.logs import batch_log_path, read_logs
 from cirrostratus.runtime.pool import LambdaPool
+from cirrostratus.runtime.resolve import make_invoker
 from cirrostratus.runtime.spec import LambdaSpec, project_specs, spec_from_component
 
 __all__ = [
+    "BatchRunner",
+    "JobSpec",
     "LambdaPool",
     "LambdaSpec",
+    "QueueSpec",
     "TaskFailed",
+    "batch_log_path",
+    "job_from_definition",
+    "make_invoker",
     "project_specs",
     "read_logs",
     "spec_from_component",

@@ -1,0 +1,94 @@
+"""ASL Task Resources → the runtime: the invoker the interpreter calls for every Task state.
+
+Workflow definitions run unchanged, so the Resource is whatever the workflow wrote:
+- `{"Fn::GetAtt": [name, "Arn"]}`, `!GetAtt name.Arn`, a Lambda ARN or a function name
+  (`${self:service}-${self:provider.stage}-name`, `cirrus-dev-name`) → the lambda of component
+  `name`, with the effective parameters as the event;
+- `arn:aws:states:::lambda:invoke` → the function named by `Parameters.FunctionName` (any
+  of the forms above), event = `Parameters.Payload`, result wrapped like the integration's
+  (`{"ExecutedVersion", "Payload", "StatusCode", "SdkHttpMetadata", ...}`);
+- `arn:aws:states:::batch:submitJob.sync` → `BatchRunner.submit_job(parameters)`, with
+  `#{LogicalId}` job definitions and queues resolved to the project's resources;
+- anything else fails with `States.Runtime` naming the Resource.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from cirrostratus.runtime.batch import BatchRunner
+from cirrostratus.runtime.errors import RUNTIME, TaskFailed
+from cirrostratus.runtime.names import function_ref
+from cirrostratus.runtime.pool import LambdaPool
+
+LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+BATCH_SUBMIT_SYNC = "arn:aws:states:::batch:submitJob.sync"
+
+Invoker = Callable[[Any, Any, Any], Awaitable[Any]]
+
+
+def make_invoker(
+    project: Any, lambda_pool: LambdaPool, batch_runner: BatchRunner | None = None
+) -> Invoker:
+    """The asl `Invoker` for a project: `await invoker(resource, parameters, context)`."""
+
+    async def invoker(resource: Any, parameters: Any, context: Any) -> Any:
+        execution_id = getattr(context, "execution_id", None)
+        if resource == LAMBDA_INVOKE:
+            return await _lambda_invoke(lambda_pool, parameters, execution_id)
+        if resource == BATCH_SUBMIT_SYNC:
+            if batch_runner is None:
+                raise TaskFailed(
+                    RUNTIME, "this run has no Batch runner; batch:submitJob.sync is unavailable"
+                )
+            return await batch_runner.submit_job(parameters if isinstance(parameters, dict) else {})
+        if isinstance(resource, str) and resource.startswith("arn:aws:states:::"):
+            raise TaskFailed(RUNTIME, _unsupported(resource))
+        name = function_ref(resource)
+        if name is None:
+            raise TaskFailed(RUNTIME, _unsupported(resource))
+        return await lambda_pool.invoke(name, parameters, execution_id=execution_id)
+
+    return invoker
+
+
+async def _lambda_invoke(
+    pool: LambdaPool, parameters: Any, execution_id: str | None
+) -> dict[str, Any]:
+    if not isinstance(parameters, dict) or "FunctionName" not in parameters:
+        raise TaskFailed(
+            RUNTIME,
+            f"{LAMBDA_INVOKE} needs Parameters.FunctionName (e.g. FunctionName: !GetAtt publish.Arn)",
+        )
+    name = function_ref(parameters["FunctionName"])
+    if name is None:
+        raise TaskFailed(
+            RUNTIME, f"FunctionName {parameters['FunctionName']!r} does not name a function"
+        )
+    request_id = str(uuid.uuid4())
+    result = await pool.invoke(
+        name, parameters.get("Payload", {}), execution_id=execution_id, request_id=request_id
+    )
+    return {
+        "ExecutedVersion": "$LATEST",
+        "Payload": result,
+        "SdkHttpMetadata": {
+            "HttpHeaders": {
+                "Content-Type": "application/json",
+                "X-Amz-Executed-Version": "$LATEST",
+            },
+            "HttpStatusCode": 200,
+        },
+        "SdkResponseMetadata": {"RequestId": request_id},
+        "StatusCode": 200,
+    }
+
+
+def _unsupported(resource: Any) -> str:
+    return (
+        f"unsupported Resource {resource!r}: a local run understands lambda functions "
+        f"(Fn::GetAtt [name, Arn], !GetAtt name.Arn, a Lambda ARN), {LAMBDA_INVOKE} and "
+        f"{BATCH_SUBMIT_SYNC}"
+    )
