@@ -256,3 +256,20 @@ def test_paths_may_read_the_context_object(run_asl: Any) -> None:
         e for e in result.history if e.type == "PassStateExited" and e.state == "B"
     ).details == {"output": {"x": 1}}
     assert (clock.now() - START).total_seconds() == 5
+
+
+def test_yaml_datetimes_in_a_definition_are_timestamps(run_asl: Any) -> None:
+    clock = VirtualClock(START)
+    moment = datetime(2024, 1, 1, 0, 0, 30)  # naive, as some YAML loaders produce: UTC
+    result = run_asl(wait({"Timestamp": moment}), {}, clock=clock)
+    assert result.status == "SUCCEEDED" and (clock.now() - START).total_seconds() == 30
+    rule = {
+        "Type": "Choice",
+        "Choices": [{"Variable": "$.t", "TimestampLessThan": moment, "Next": "Yes"}],
+        "Default": "No",
+    }
+    definition = {
+        "StartAt": "C",
+        "States": {"C": rule, "Yes": {"Type": "Succeed"}, "No": {"Type": "Fail"}},
+    }
+    assert run_asl(definition, {"t": "2024-01-01T00:00:00Z"}).status == "SUCCEEDED"

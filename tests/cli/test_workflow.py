@@ -155,3 +155,14 @@ def test_not_a_workflow_file(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 def test_missing_file_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = cirro(["workflow", "exec", "/nope/definition.yml"], capsys)
     assert code == 2 and "no such file" in err
+
+
+def test_unquoted_yaml_timestamps_stay_strings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "wf.yml").write_text(
+        "StartAt: w\nStates:\n  w: {Type: Wait, Timestamp: 2020-01-01T00:00:00Z, Next: p}\n"
+        "  p: {Type: Pass, Result: {at: 2020-01-01T00:00:00Z}, End: true}\n"
+    )
+    code, out, _ = cirro(["workflow", "exec", str(tmp_path / "wf.yml")], capsys)
+    assert (code, out["output"]) == (0, {"at": "2020-01-01T00:00:00Z"})

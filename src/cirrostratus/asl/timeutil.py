@@ -10,7 +10,13 @@ _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}
 
 def parse_timestamp(value: object) -> datetime | None:
     """A timezone-aware datetime, or None if `value` is not an RFC 3339 timestamp
-    (uppercase T, seconds, and a Z or numeric offset are required, as on AWS)."""
+    (uppercase T, seconds, and a Z or numeric offset are required, as on AWS).
+
+    A datetime is accepted as itself (naive means UTC): YAML loaders turn unquoted
+    timestamps in a definition into datetimes.
+    """
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     if not isinstance(value, str) or not _RFC3339.match(value):
         return None
     text = value

@@ -41,6 +41,11 @@ def _cfn_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> Any:
 
 
 _TagTolerantLoader.add_multi_constructor("!", _cfn_tag)
+# keep unquoted timestamps (Wait `Timestamp: 2024-01-01T00:00:00Z`) as the strings ASL expects
+_TagTolerantLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def load_document(path: Path) -> Any:
