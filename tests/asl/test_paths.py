@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+import copy
+from typing import Any
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cirrostratus.asl.paths import (
     PathMissing,
@@ -105,3 +110,33 @@ def test_set_at_root_replaces_and_index_sets_array_element() -> None:
 def test_set_at_mismatch(data: object, keys: tuple[str | int, ...]) -> None:
     with pytest.raises(ResultPathMismatch):
         set_at(data, keys, 1)
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(alphabet="abc-_", min_size=1, max_size=3), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+@given(
+    data=st.dictionaries(st.text(alphabet="abc", min_size=1, max_size=2), _json, max_size=4),
+    keys=st.lists(st.text(alphabet="abc-", min_size=1, max_size=3), min_size=1, max_size=3),
+    value=_json,
+)
+def test_set_at_then_get_round_trips_without_touching_the_input(
+    data: dict[str, Any], keys: list[str], value: Any
+) -> None:
+    before = copy.deepcopy(data)
+    path = parse_path("$" + "".join(f"['{k}']" for k in keys))
+    try:
+        out = set_at(data, tuple(keys), value)
+    except ResultPathMismatch:
+        return  # something on the way is not an object
+    assert path.get(out) == value
+    assert data == before
+    dotted = parse_path("$." + ".".join(keys))
+    assert dotted.keys == path.keys
