@@ -166,3 +166,20 @@ def test_unquoted_yaml_timestamps_stay_strings(
     )
     code, out, _ = cirro(["workflow", "exec", str(tmp_path / "wf.yml")], capsys)
     assert (code, out["output"]) == (0, {"at": "2020-01-01T00:00:00Z"})
+
+
+def test_check_lists_problems(capsys: pytest.CaptureFixture[str]) -> None:
+    try:
+        main(["workflow", "check", str(DATA / "mirror.yml"), str(DATA / "bad.json")])
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out = capsys.readouterr().out
+    assert code == 1
+    assert f"{DATA / 'mirror.yml'}: ok" in out
+    assert "bad.json: error: state 'orphan': unreachable" in out
+
+
+def test_check_passes_valid_files(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["workflow", "check", str(DATA / "publish-only.yml")])
+    assert capsys.readouterr().out.strip().endswith(": ok")

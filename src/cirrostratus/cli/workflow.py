@@ -240,3 +240,29 @@ def exec_(
     click.echo(json.dumps(result.to_dict(history=history), default=str))
     if not result.succeeded:
         sys.exit(1)
+
+
+@workflow.command("check")
+@click.argument(
+    "definitions", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path)
+)
+def check(definitions: tuple[Path, ...]) -> None:
+    """Check DEFINITIONS (ASL files or Cirrus workflow definition.yml) without running them.
+
+    Lists every problem with its state and field; exits 1 if any file has errors.
+    """
+    from cirrostratus.asl import check_definition
+
+    failed = False
+    for path in definitions:
+        if not path.exists():
+            raise CliError(f"{path}: no such file", exit_code=2)
+        problems = check_definition(extract_definition(load_document(path), str(path)))
+        for problem in problems:
+            click.echo(f"{path}: {problem}")
+        errors = sum(1 for p in problems if p.severity == "error")
+        failed = failed or errors > 0
+        if not problems:
+            click.echo(f"{path}: ok")
+    if failed:
+        sys.exit(1)
