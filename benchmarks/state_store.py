@@ -5,6 +5,7 @@
 `group_commit`: many threads submitting one transition at a time to a GroupCommitWriter.
 `rules`: payloads/s through `engine.process` + `engine.update` (batches of 200, a no-op
 runner, inputs and outputs written to a local payload store) — the state side of the engine.
+`rules_memory_store`: the same with payloads kept in a dict (the state side alone).
 `intake`: messages/s sent, received and deleted in batches of 200.
 Prints ONE JSON object on the last line.
 """
@@ -20,7 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from cirrostratus.engine.protocols import PayloadWriter
 from cirrostratus.state import GroupCommitWriter, SqliteStateStore, Transition
+from cirrostratus.storage import LocalStore
 
 
 def ids(prefix: str, n: int) -> list[str]:
@@ -85,16 +88,24 @@ class NoopRunner:
         return None
 
 
-def rules(store: SqliteStateStore, tmp: Path, n: int, batch: int) -> float:
+class MemoryStore:
+    """A payload store in a dict: separates the rules' cost from the file system's."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+
+    def put_bytes(self, key: str, data: bytes) -> str:
+        self.objects[key] = data
+        return f"memory://{key}"
+
+
+def rules(store: SqliteStateStore, payloads: PayloadWriter, n: int, batch: int, tag: str) -> float:
     from cirrostratus.engine.process import process
     from cirrostratus.engine.update import Finished, update
-    from cirrostratus.storage import LocalStore
-
-    payloads = LocalStore(tmp / "payloads")
 
     def payload(i: int) -> dict[str, object]:
-        item = {"type": "Feature", "id": f"S2_{i:07d}", "collection": "s2", "properties": {}}
-        item["links"] = [{"rel": "self", "href": f"file:///data/S2_{i:07d}.json"}]
+        item = {"type": "Feature", "id": f"{tag}{i:07d}", "collection": "s2", "properties": {}}
+        item["links"] = [{"rel": "self", "href": f"file:///data/{tag}{i:07d}.json"}]
         return {"type": "FeatureCollection", "features": [item], "process": {"workflow": "cog"}}
 
     t0 = time.perf_counter()
@@ -106,7 +117,8 @@ def rules(store: SqliteStateStore, tmp: Path, n: int, batch: int) -> float:
             Finished(pid, result.executions[pid], "SUCCEEDED", output=doc)
             for pid, doc in zip(result.started, docs, strict=True)
         ]
-        assert all(r.applied for r in update(finished, store=store, payload_store=payloads))
+        updated = update(finished, store=store, payload_store=payloads)
+        assert all(r.applied for r in updated)
     return n / (time.perf_counter() - t0)
 
 
@@ -132,7 +144,8 @@ def main() -> None:
         s = single(store, 1000)
         b = batched(store, 60_000, 1000)
         g, commits = group_commit(store, 6000, 32)
-        r = rules(store, Path(tmp), 4000, 200)
+        r = rules(store, LocalStore(Path(tmp) / "payloads"), 4000, 200, "file")
+        rm = rules(store, MemoryStore(), 10_000, 200, "mem")
         q = intake_rate(Path(tmp), 20_000, 200)
         events = len(store.events(limit=10**9))
         store.close()
@@ -145,6 +158,7 @@ def main() -> None:
                 "group_commit_transactions": commits,
                 "events_logged": events,
                 "process_update_payloads_per_s": round(r),
+                "process_update_memory_store_payloads_per_s": round(rm),
                 "intake_messages_per_s": round(q),
             }
         )
