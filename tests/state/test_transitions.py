@@ -224,3 +224,13 @@ def test_sqlite_store_is_a_state_store(store: SqliteStateStore) -> None:
     from cirrostratus.state import StateStore
 
     assert isinstance(store, StateStore)
+
+
+def test_delete_and_recreate_in_one_batch(store: SqliteStateStore, clock) -> None:
+    store.claim_and_start(PID, "e1")
+    clock.advance(10)
+    outcomes = store.apply([Transition.delete(PID), Transition.claim(PID, "e2")])
+    assert [o.applied for o in outcomes] == [True, True]
+    rec = store.get(PID)
+    assert rec.state is State.CLAIMED and rec.created == rec.updated
+    assert [e.id for e in rec.executions] == ["e2"]

@@ -38,7 +38,8 @@ _UPSERT = (
     "INSERT INTO records (payload_id, collections, workflow, itemids, state, created, updated, "
     "state_changed, executions, outputs, last_error, lease_until, rev) "
     "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(payload_id) DO UPDATE SET "
-    "state=excluded.state, updated=excluded.updated, state_changed=excluded.state_changed, "
+    "state=excluded.state, created=excluded.created, updated=excluded.updated, "
+    "state_changed=excluded.state_changed, "
     "executions=excluded.executions, outputs=excluded.outputs, last_error=excluded.last_error, "
     "lease_until=excluded.lease_until, rev=excluded.rev"
 )
