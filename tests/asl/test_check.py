@@ -329,3 +329,12 @@ def test_problem_text_names_state_and_field() -> None:
     (problem,) = check_definition(simple({"Type": "Pass", "End": True, "Bogus": 1}))
     assert str(problem) == "error: state 'S' field 'Bogus': not a field of a Pass state"
     assert problem.severity == "error" and problem.message
+
+
+def test_error_names_that_never_match_warn() -> None:
+    retry = [{"ErrorEquals": ["States.Timout", "States.Runtime", "Lambda.Unknown"]}]
+    found = check_definition(simple({"Type": "Task", "Resource": "r", "End": True, "Retry": retry}))
+    assert {p.severity for p in found} == {"warning"}
+    text = " ".join(p.message for p in found)
+    assert "States.Timout is not a States.* error name" in text
+    assert "States.Runtime can never be retried or caught" in text

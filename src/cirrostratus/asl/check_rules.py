@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cirrostratus.asl.choice import COMPARISON_OPERATORS, rule_operator
-from cirrostratus.asl.errors import ALL
+from cirrostratus.asl.errors import ALL, KNOWN_ERRORS, TERMINAL_ERRORS
 from cirrostratus.asl.paths import PathSyntaxError, parse_path
 from cirrostratus.asl.timeutil import parse_timestamp
 
@@ -47,8 +47,8 @@ def check_retry_catch(add: Add, where: str, spec: dict[str, Any], states: dict[s
                 or not all(isinstance(e, str) for e in errors)
             ):
                 add(where, f"{at}.ErrorEquals", "required: a non-empty list of error names")
-            elif ALL in errors and (len(errors) > 1 or i != len(entries) - 1):
-                add(where, f"{at}.ErrorEquals", "States.ALL must appear alone, in the last entry")
+            else:
+                _check_error_names(add, where, f"{at}.ErrorEquals", errors, i == len(entries) - 1)
             if field == "Retry":
                 _check_retrier(add, where, at, entry)
             else:
@@ -64,6 +64,26 @@ def check_retry_catch(add: Add, where: str, spec: dict[str, Any], states: dict[s
                             raise PathSyntaxError(f"{result_path!r} is not a reference path")
                     except (PathSyntaxError, TypeError) as exc:
                         add(where, f"{at}.ResultPath", str(exc))
+
+
+def _check_error_names(add: Add, where: str, at: str, errors: list[str], last: bool) -> None:
+    if ALL in errors and (len(errors) > 1 or not last):
+        add(where, at, "States.ALL must appear alone, in the last entry")
+    for name in errors:
+        if name in TERMINAL_ERRORS:
+            add(
+                where,
+                at,
+                f"{name} can never be retried or caught: it always ends the execution",
+                "warning",
+            )
+        elif name.startswith("States.") and name not in KNOWN_ERRORS:
+            add(
+                where,
+                at,
+                f"{name} is not a States.* error name, so it never matches (a typo?)",
+                "warning",
+            )
 
 
 def _check_retrier(add: Add, where: str, at: str, entry: dict[str, Any]) -> None:

@@ -23,6 +23,16 @@ EXCEED_TOLERATED_FAILURE_THRESHOLD = "States.ExceedToleratedFailureThreshold"
 DATA_LIMIT_EXCEEDED = "States.DataLimitExceeded"
 PERMISSIONS = "States.Permissions"
 
+KNOWN_ERRORS = frozenset(
+    {
+        ALL, TASK_FAILED, TIMEOUT, HEARTBEAT_TIMEOUT, RUNTIME, RESULT_PATH_MATCH_FAILURE,
+        PARAMETER_PATH_FAILURE, INTRINSIC_FAILURE, BRANCH_FAILED, NO_CHOICE_MATCHED,
+        EXCEED_TOLERATED_FAILURE_THRESHOLD, DATA_LIMIT_EXCEEDED, PERMISSIONS,
+        "States.ItemReaderFailed", "States.ResultWriterFailed", "States.QueryEvaluationError",
+        "States.Http.Socket", "States.Aborted",
+    }
+)  # fmt: skip
+
 # Terminal errors: no Retry or Catch sees them (AWS: States.ALL never matches these, and
 # naming them explicitly does not help either, the execution simply fails).
 TERMINAL_ERRORS = frozenset({RUNTIME, DATA_LIMIT_EXCEEDED})
