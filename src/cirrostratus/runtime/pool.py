@@ -125,7 +125,11 @@ class _Worker(asyncio.SubprocessProtocol):
         self._stdout_closed = False
         self._finished = False
         self._stderr_tail = b""
-        self.workdir = Path(tempfile.mkdtemp(prefix=f"cirro-{fp.safe_name}-"))
+        fixed = fp.spec.workdir
+        if fixed is not None:
+            fixed.mkdir(parents=True, exist_ok=True)
+        self._own_workdir = fixed is None
+        self.workdir = fixed or Path(tempfile.mkdtemp(prefix=f"cirro-{fp.safe_name}-"))
         self.log_stream = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
         self.pid = 0
 
@@ -243,7 +247,8 @@ class _Worker(asyncio.SubprocessProtocol):
             self.inflight.clear()
         if self.transport is not None:
             self.transport.close()
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        if self._own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
         self.fp.dispatch()
 
     # -- control ------------------------------------------------------------------------
@@ -338,7 +343,8 @@ class _FunctionPool:
                     )
                 )
             worker.inflight.clear()
-            shutil.rmtree(worker.workdir, ignore_errors=True)
+            if worker._own_workdir:
+                shutil.rmtree(worker.workdir, ignore_errors=True)
 
     def remove(self, worker: _Worker) -> None:
         if worker.alive:

@@ -38,6 +38,8 @@ class LambdaSpec:
     reserved_concurrency: int | None = None
     region: str = "us-west-2"
     task_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    workdir: Path | None = None
+    """A fixed working directory (kept afterwards); None: a fresh temp dir per worker."""
 
     @property
     def arn(self) -> str:

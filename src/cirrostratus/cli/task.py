@@ -1,0 +1,185 @@
+"""`cirro task run`: run one task of the project on one payload, here, now.
+
+    cirro task run footprint payload.json
+    cat payload.json | cirro task run copy-assets - --batch --output out.json
+    cirro task run tasks/copy/task.py:CopyAssets payload.json --no-upload --workdir work/
+
+The output payload goes to stdout (or --output), the task's own output to stderr; the exit
+status is 0 on success and 1 with `Error: <ErrorType>: <message>` on failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+
+from cirrostratus.cli.errors import CliError
+
+
+@click.group()
+def task() -> None:
+    """Run and inspect tasks."""
+
+
+@task.command("run")
+@click.argument("name")
+@click.argument("payload", required=False, default="-")
+@click.option(
+    "--batch",
+    is_flag=True,
+    help="Run through the Batch contract: a fresh process reads the payload URL and writes <url>_out.json.",
+)
+@click.option(
+    "--output",
+    "-o",
+    "output",
+    type=click.Path(dir_okay=False),
+    help="Write the output payload here instead of stdout.",
+)
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False),
+    help="The task's working directory (kept afterwards; default: a fresh temp dir).",
+)
+@click.option(
+    "--env",
+    "env",
+    multiple=True,
+    metavar="K=V",
+    help="Set an environment variable for the task (repeatable); wins over the project's.",
+)
+@click.option(
+    "--upload/--no-upload",
+    default=True,
+    help="For a stactask Task class (module:Class): upload assets or not.",
+)
+@click.pass_context
+def run(
+    ctx: click.Context,
+    name: str,
+    payload: str,
+    batch: bool,
+    output: str | None,
+    workdir: str | None,
+    env: tuple[str, ...],
+    upload: bool,
+) -> None:
+    """Run task NAME on PAYLOAD (a JSON file, or - for stdin).
+
+    NAME is a task, function or feeder of the project (`copy-assets`, also `cirrus-dev-copy-assets`
+    or a Lambda ARN), or `module:Class` / `path/to/file.py:Class` for a stactask Task subclass
+    (or `module:function` for any handler).
+    """
+    from cirrostratus.runtime import once
+    from cirrostratus.storage.locations import Locations
+
+    extra = _parse_env(env)
+    event = _read_payload(payload)
+    project = _load_project(
+        ctx.obj.get("project_dir") if ctx.obj else None, required=":" not in name
+    )
+    locations = Locations.for_project(project.root if project and project.root else None).ensure()
+    work = Path(workdir).absolute() if workdir else None
+
+    if ":" in name and not name.startswith("arn:"):
+        kwargs: dict[str, Any] = {"upload": upload}
+        if work is not None:
+            kwargs.update(workdir=str(work), save_workdir=True)
+        spec = once.class_spec(
+            name,
+            locations,
+            region=project.region if project else "us-west-2",
+            extra_env=extra,
+            task_kwargs=kwargs,
+        )
+        if work is not None:
+            spec = _with_workdir(spec, work)
+        result = asyncio.run(once.run_lambda(spec, event, locations.logs_dir))
+    else:
+        from cirrostratus.runtime.names import component_name
+        from cirrostratus.runtime.spec import lambda_names, stack_of
+
+        assert project is not None
+        known = set(lambda_names(project)) | set(project.tasks)
+        resolved = component_name(name, known, fill=stack_of(project).string)
+        if resolved is None:
+            raise CliError(
+                f"no task, function or feeder named {name!r} in {project.root}; "
+                f"known: {', '.join(sorted(known)) or 'none'} (see `cirro show tasks`)"
+            )
+        lspec = once.lambda_spec(project, resolved, locations, extra)
+        if batch or lspec is None:
+            try:
+                result = asyncio.run(
+                    once.run_batch(project, resolved, event, locations, extra_env=extra)
+                )
+            except LookupError as exc:
+                raise CliError(str(exc)) from None
+        else:
+            if work is not None:
+                lspec = _with_workdir(lspec, work)
+            result = asyncio.run(once.run_lambda(lspec, event, locations.logs_dir))
+
+    for line in result.logs:
+        click.echo(line, err=True)
+    if not result.ok:
+        raise CliError(f"{result.error}: {result.message}")
+    data = orjson.dumps(result.output, option=orjson.OPT_INDENT_2) + b"\n"
+    if output:
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        Path(output).write_bytes(data)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+
+
+def _with_workdir(spec: Any, work: Path) -> Any:
+    from dataclasses import replace
+
+    return replace(spec, workdir=work)
+
+
+def _parse_env(pairs: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise CliError(
+                f"--env {pair!r}: expected KEY=VALUE, e.g. --env CIRRUS_LOG_LEVEL=DEBUG", 2
+            )
+        out[key] = value
+    return out
+
+
+def _read_payload(source: str) -> Any:
+    if source == "-":
+        if sys.stdin.isatty():
+            raise CliError("no payload: give a JSON file, or pipe one in with -", 2)
+        data, where = sys.stdin.buffer.read(), "stdin"
+    else:
+        try:
+            data, where = Path(source).read_bytes(), source
+        except OSError as exc:
+            raise CliError(f"cannot read payload {source}: {exc.strerror}", 2) from None
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise CliError(f"payload {where} is not valid JSON ({exc})", 2) from None
+
+
+def _load_project(explicit: str | None, *, required: bool) -> Any:
+    from cirrostratus.project import Project, ProjectNotFound, find_project
+
+    try:
+        root = find_project(explicit=explicit)
+    except ProjectNotFound as exc:
+        if required:
+            raise CliError(str(exc)) from None
+        return None
+    return Project.load(root)
