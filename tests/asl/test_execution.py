@@ -217,3 +217,37 @@ def test_an_internal_error_fails_the_execution_instead_of_raising(
     )
     assert result.status == "FAILED" and result.error == "States.Runtime"
     assert "ZeroDivisionError: bug" in result.cause
+
+
+def test_state_spans_show_where_time_went_and_what_failed(run_asl: Any) -> None:
+    from cirrostratus.asl import TaskFailed, state_spans
+
+    async def slow(resource: Any, params: Any, ctx: TaskContext) -> Any:
+        await clock.sleep(5 if ctx.state_name == "T" else 1)
+        if ctx.state_name == "U":
+            raise TaskFailed("Boom", "bad")
+        return params
+
+    definition = {
+        "StartAt": "T",
+        "States": {
+            "T": {"Type": "Task", "Resource": "r", "Next": "P"},
+            "P": {
+                "Type": "Parallel",
+                "End": True,
+                "Branches": [
+                    {
+                        "StartAt": "U",
+                        "States": {"U": {"Type": "Task", "Resource": "r", "End": True}},
+                    }
+                ],
+            },
+        },
+    }
+    clock = VirtualClock()
+    spans = state_spans(run_asl(definition, {}, slow, clock).history)
+    assert [(s.path, s.type, s.seconds, s.error) for s in spans] == [
+        ("T", "Task", 5.0, None),
+        ("P", "Parallel", 1.0, "Boom"),
+        ("P/0/U", "Task", 1.0, "Boom"),
+    ]

@@ -11,7 +11,7 @@ from cirrostratus.asl.check import check_definition
 from cirrostratus.asl.clock import Clock, SystemClock, VirtualClock
 from cirrostratus.asl.context import ExecutionResult, Invoker, TaskContext
 from cirrostratus.asl.errors import AslDefinitionError, AslProblem, TaskFailed
-from cirrostratus.asl.history import HistoryEvent
+from cirrostratus.asl.history import HistoryEvent, StateSpan, state_spans
 from cirrostratus.asl.machine import Execution, StateMachine, compile_definition
 
 __all__ = [
@@ -23,10 +23,12 @@ __all__ = [
     "HistoryEvent",
     "Invoker",
     "StateMachine",
+    "StateSpan",
     "SystemClock",
     "TaskContext",
     "TaskFailed",
     "VirtualClock",
     "check_definition",
     "compile_definition",
+    "state_spans",
 ]
