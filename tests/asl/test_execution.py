@@ -251,3 +251,38 @@ def test_state_spans_show_where_time_went_and_what_failed(run_asl: Any) -> None:
         ("P", "Parallel", 1.0, "Boom"),
         ("P/0/U", "Task", 1.0, "Boom"),
     ]
+
+
+def test_abort_during_a_timed_task_leaves_nothing_running() -> None:
+    cancelled: list[bool] = []
+
+    async def forever(resource: Any, params: Any, ctx: TaskContext) -> Any:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            cancelled.append(True)
+            raise
+
+    definition = {
+        "StartAt": "T",
+        "States": {
+            "T": {
+                "Type": "Task",
+                "Resource": "r",
+                "TimeoutSeconds": 600,
+                "HeartbeatSeconds": 60,
+                "End": True,
+            }
+        },
+    }
+
+    async def main() -> tuple[Any, int]:
+        execution = compile_definition(definition).start({}, invoker=forever)
+        await asyncio.sleep(0.01)
+        execution.abort()
+        result = await execution.wait()
+        await asyncio.sleep(0)
+        return result, len(asyncio.all_tasks()) - 1  # minus main()
+
+    result, left = asyncio.run(main())
+    assert result.status == "ABORTED" and cancelled == [True] and left == 0

@@ -161,10 +161,10 @@ async def _guard(
     dog = asyncio.ensure_future(watchdog())
     try:
         done, _ = await asyncio.wait({work, dog}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        if not (work.done() or dog.done()):
-            work.cancel()
-            dog.cancel()
+    except asyncio.CancelledError:
+        work.cancel()
+        dog.cancel()
+        raise
     if work in done:
         dog.cancel()
         return work.result()
