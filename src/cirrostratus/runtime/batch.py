@@ -65,11 +65,13 @@ class BatchRunner:
 
     def __init__(
         self,
-        jobs: Mapping[str, JobSpec],
+        project: Any = None,
+        locations: Locations | None = None,
         *,
+        jobs: Mapping[str, JobSpec] | None = None,
         queues: Mapping[str, QueueSpec] | None = None,
         lambdas: Callable[[str], LambdaSpec | None] | None = None,
-        logs_dir: Path,
+        logs_dir: Path | None = None,
         stack: StackContext | None = None,
         mounts: tuple[Path, ...] = (),
         vcpus: float | None = None,
@@ -77,7 +79,20 @@ class BatchRunner:
         gpus: int | None = None,
         engine_probe: EngineProbe = probe_engine,
     ) -> None:
-        self.jobs = dict(jobs)
+        """`BatchRunner(project, locations)` runs a project's jobs; tests and tools may pass
+        `jobs=` (and `queues=`, `lambdas=`, `logs_dir=`) directly instead."""
+        if project is not None:
+            locations = locations or Locations.for_project(getattr(project, "root", None))
+            stack = stack or stack_of(project)
+            jobs = {**project_jobs(project, locations, stack), **(jobs or {})}
+            queues = {**project_queues(project, stack), **(queues or {})}
+            lambdas = lambdas or project_specs(project, locations)
+            mounts = mounts or (locations.root,)
+        if logs_dir is None:
+            if locations is None:
+                raise ValueError("BatchRunner needs a project and locations, or logs_dir")
+            logs_dir = locations.logs_dir
+        self.jobs = dict(jobs or {})
         self.queues = dict(queues or {})
         self.lambdas = lambdas
         self.logs_dir = Path(logs_dir)
@@ -92,21 +107,17 @@ class BatchRunner:
         self._engine_probe = engine_probe
         self._engine: str | None = None
         self._probed = False
+        self._running: set[asyncio.subprocess.Process] = set()
 
     @classmethod
     def for_project(cls, project: Any, locations: Locations, **kwargs: Any) -> BatchRunner:
-        """A runner for every job definition and queue of a project."""
-        stack = stack_of(project)
-        mounts = tuple(p for p in (locations.root,) if p)
-        return cls(
-            project_jobs(project, locations, stack),
-            queues=project_queues(project, stack),
-            lambdas=project_specs(project, locations),
-            logs_dir=locations.logs_dir,
-            stack=stack,
-            mounts=mounts,
-            **kwargs,
-        )
+        """Same as `BatchRunner(project, locations, **kwargs)`."""
+        return cls(project, locations, **kwargs)
+
+    async def close(self) -> None:
+        """Kill the jobs still running (their attempts end as killed)."""
+        for proc in list(self._running):
+            _kill_group(proc.pid)
 
     # -- lookups ------------------------------------------------------------------------
     def job(self, ref: Any) -> JobSpec:
@@ -389,6 +400,7 @@ class BatchRunner:
             except OSError as exc:
                 out.write(f"CannotStartContainerError: {exc}\n".encode())
                 return None, f"CannotStartContainerError: {exc}"
+            self._running.add(proc)
             try:
                 code = await asyncio.wait_for(proc.wait(), timeout)
             except TimeoutError:
@@ -398,6 +410,8 @@ class BatchRunner:
             except asyncio.CancelledError:
                 _kill_group(proc.pid)
                 raise
+            finally:
+                self._running.discard(proc)
         if code < 0:
             return code, f"Essential container in task exited (signal {signal.Signals(-code).name})"
         return code, None
