@@ -176,3 +176,13 @@ def test_dead_lettering_during_receive_still_fills_the_batch(
     got = queue.receive(2)
     assert [m.text for m in got] == ["new1", "new2"]
     assert queue.counts().dead == 1
+
+
+def test_release_all_gives_back_every_lease_at_once(queue: SqliteIntakeQueue) -> None:
+    queue.send_batch([b"a", b"b", b"c"])
+    leased = queue.receive(2)
+    assert len(leased) == 2
+    assert queue.release_all() == 2
+    again = queue.receive(10)
+    assert sorted(m.body for m in again) == [b"a", b"b", b"c"]
+    assert {m.receive_count for m in again if m.body in (b"a", b"b")} == {2}

@@ -150,7 +150,8 @@ _POOL_LOCK = threading.Lock()
 
 
 def put_many(store: PayloadWriter, items: Sequence[tuple[str, bytes]]) -> list[Exception | None]:
-    """Write objects, several at once (file and S3 writes wait on I/O, not the CPU).
+    """Write objects; several at once to a store that says it benefits (`concurrent_writes`:
+    S3 and other remote stores wait on the network, not the CPU).
 
     Returns, per item, None when it was stored or the exception that stopped it.
     """
@@ -162,7 +163,8 @@ def put_many(store: PayloadWriter, items: Sequence[tuple[str, bytes]]) -> list[E
             return exc
         return None
 
-    if len(items) < 2:
+    if len(items) < 2 or not getattr(store, "concurrent_writes", False):
+        # a local folder: threads only add GIL hand-offs to writes that take microseconds
         return [put(i) for i in items]
     global _POOL
     with _POOL_LOCK:

@@ -6,7 +6,7 @@ Run under the engine lock, so every busy record is an orphan:
   process rules start it again as a new execution;
 - a CLAIMED record without a stored input never started: it is released (FAILED with the
   reason) — its intake message, never deleted, is delivered again;
-- intake messages leased by the dead engine come back when their lease passes.
+- intake messages leased by the dead engine are given back at once.
 """
 
 from __future__ import annotations
@@ -50,8 +50,13 @@ def recover(store: StateStore, intake: IntakeQueue, payloads: ObjectStore) -> in
             nextkey = page.nextkey
             if nextkey is None:
                 break
-    if requeued:
-        logger.warning("resumed %d payloads left busy by a stopped engine", requeued)
+    released = intake.release_all()
+    if requeued or released:
+        logger.warning(
+            "resumed %d payloads and %d intake messages left by a stopped engine",
+            requeued,
+            released,
+        )
     return requeued
 
 

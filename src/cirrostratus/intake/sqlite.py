@@ -243,6 +243,24 @@ class SqliteIntakeQueue:
             (self._t() + delay, error),
         )
 
+    def release_all(self) -> int:
+        """Give back every leased delivery at once; return how many.
+
+        For an engine that knows it is the only consumer (it holds the project's engine
+        lock): what is leased when it starts was leased by a consumer that died, and need
+        not wait out its lease.
+        """
+        now = self._t()
+        return self._write(
+            lambda c: (
+                c.execute(
+                    "UPDATE messages SET visible_at = ?, token = NULL "
+                    "WHERE dead_at IS NULL AND token IS NOT NULL AND visible_at > ?",
+                    (now, now),
+                ).rowcount
+            )
+        )
+
     def fail(self, receipt: str, error: str) -> bool:
         """This delivery failed: dead-letter it if it has used up its receives, else release."""
         mid, token = _split_receipt(receipt)

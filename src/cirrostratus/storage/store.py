@@ -45,6 +45,8 @@ def _clean_key(key: str) -> str:
 class LocalStore:
     """A folder on this machine. URLs are `file://` so stactask and fsspec can read them."""
 
+    concurrent_writes = False
+
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).absolute()
         self.root_url = self.root.as_uri()
@@ -114,6 +116,8 @@ class LocalStore:
 
 class FsspecStore:
     """Any fsspec location, e.g. `s3://bucket/prefix` (needs the `aws` extra for s3fs)."""
+
+    concurrent_writes = True  # remote writes wait on the network: write several at once
 
     def __init__(self, root_url: str) -> None:
         import fsspec
