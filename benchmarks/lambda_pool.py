@@ -21,7 +21,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from cirrostratus.runtime import LambdaPool, LambdaSpec  # noqa: E402
+from cirrostratus.runtime import LambdaPool, LambdaSpec
 
 HANDLER = "def handler(event, context):\n    return event\n"
 SECONDS = float(os.environ.get("BENCH_SECONDS", "3"))
@@ -35,18 +35,33 @@ def payload() -> dict[str, Any]:
         "stac_version": "1.0.0",
         "id": "S2B_10TFK_20210713_0_L2A",
         "collection": "sentinel-2-l2a",
-        "geometry": {"type": "Polygon", "coordinates": [[[-121.0, 38.0], [-120.0, 38.0], [-120.0, 39.0], [-121.0, 38.0]]]},
-        "properties": {"datetime": "2021-07-13T19:03:24Z", "eo:cloud_cover": 12.5, "platform": "sentinel-2b", "s2:granule_id": "S2B_OPER_MSI_L2A_TL_VGS4_20210713T235325_A022770_T10TFK_N03.01"},
+        "geometry": {
+            "type": "Polygon",
+            "coordinates": [[[-121.0, 38.0], [-120.0, 38.0], [-120.0, 39.0], [-121.0, 38.0]]],
+        },
+        "properties": {
+            "datetime": "2021-07-13T19:03:24Z",
+            "eo:cloud_cover": 12.5,
+            "platform": "sentinel-2b",
+            "s2:granule_id": "S2B_OPER_MSI_L2A_TL_VGS4_20210713T235325_A022770_T10TFK_N03.01",
+        },
         "assets": {
-            f"B{i:02d}": {"href": f"s3://sentinel-cogs/sentinel-s2-l2a-cogs/10/T/FK/2021/7/B{i:02d}.tif", "type": "image/tiff; application=geotiff"}
-            for i in range(1, 21)
+            f"B{i:02d}": {
+                "href": f"s3://sentinel-cogs/sentinel-s2-l2a-cogs/10/T/FK/2021/7/B{i:02d}.tif",
+                "type": "image/tiff; application=geotiff",
+            }
+            for i in range(1, 23)
         },
         "links": [],
     }
     body = {
         "type": "FeatureCollection",
         "features": [feature],
-        "process": {"workflow": "cog-archive", "upload_options": {"path_template": "/${collection}/${id}"}, "tasks": {}},
+        "process": {
+            "workflow": "cog-archive",
+            "upload_options": {"path_template": "/${collection}/${id}"},
+            "tasks": {},
+        },
     }
     return body
 
