@@ -289,23 +289,32 @@ class _FunctionPool:
         self.limit = max(1, rc) if rc is not None else pool.max_workers
 
     def dispatch(self) -> None:
+        """Hand pending requests to workers: an idle one, else a new one, else the least busy.
+
+        At most one worker of a function starts at a time: a burst pipelines onto the
+        starting worker instead of paying a cold start (an import) per request, which on a
+        small machine costs more CPU than it saves.
+        """
         pending = self.pending
         depth = self.pool.depth
         while pending:
             target = None
             least = depth
+            starting = False
             for w in self.workers:
                 n = len(w.inflight)
                 if n == 0:
                     target = w
                     break
+                starting = starting or not w.ready
                 if n < least:
                     least, target = n, w
             if target is None or target.inflight:
-                if len(self.workers) < self.limit and self.pool.reserve(self):
+                can_grow = not starting and len(self.workers) < self.limit
+                if can_grow and self.pool.reserve(self):
                     target = self.spawn()
                 elif target is None:
-                    if len(self.workers) < self.limit:
+                    if can_grow:
                         self.pool.starved.add(self)  # waits for a slot elsewhere
                     return
             target.send(pending.popleft())
