@@ -224,3 +224,8 @@ def test_global_cap_and_idle_shrink(run: Any) -> None:
     peak, _, after = run(scenario())
     assert peak <= 2
     assert after == 0
+
+
+def test_pre_encoded_event(run: Any, pool: LambdaPool) -> None:
+    out = run(pool.invoke("warm", orjson.Fragment(b'{"i": "raw"}')))
+    assert out["event"] == {"i": "raw"}

@@ -433,7 +433,11 @@ class LambdaPool:
         execution_id: str | None = None,
         request_id: str | None = None,
     ) -> Any:
-        """Run one invocation and return the handler's result; raise TaskFailed on failure."""
+        """Run one invocation and return the handler's result; raise TaskFailed on failure.
+
+        `event` is any JSON data; an event that is already JSON text can be passed as
+        `orjson.Fragment(data)` so it is not decoded and encoded again.
+        """
         if self._closed:
             raise runtime_failure(EXIT_ERROR, "the lambda pool is closed")
         fp = self._by_ref.get(function_name) or self._open(function_name)
@@ -518,15 +522,19 @@ class LambdaPool:
         task.add_done_callback(self._tasks.discard)
 
     async def _housekeeping(self) -> None:
+        """Timeouts, memory, idle workers and log flushing, a few times a second."""
         last_flush = time.monotonic()
         while not self._closed:
             await asyncio.sleep(self.poll_interval)
             now = time.monotonic()
-            for fp in list(self._pools.values()):
-                fp.housekeep(now)
-            if now - last_flush >= 0.2:
-                self.sink.flush()
-                last_flush = now
+            try:
+                for fp in list(self._pools.values()):
+                    fp.housekeep(now)
+                if now - last_flush >= 0.2:
+                    self.sink.flush()
+                    last_flush = now
+            except Exception:  # never let one bad round end the limits for good
+                log.exception("lambda pool housekeeping failed; continuing")
 
     # -- introspection ----------------------------------------------------------------
     def worker_pids(self, function_name: str) -> list[int]:

@@ -15,6 +15,7 @@ import inspect
 import io
 import logging
 import os
+import signal
 import sys
 import time
 import traceback
@@ -226,7 +227,12 @@ def serve(proto_in: int, proto_out: int) -> None:
 
 
 def main() -> None:
-    """Keep the protocol pipes private: fd 1 becomes a second stderr for stray output."""
+    """Keep the protocol pipes private: fd 1 becomes a second stderr for stray output.
+
+    Ctrl-C is the parent's business: it stops workers by closing their stdin (or kills them),
+    so a terminal's SIGINT does not spray tracebacks from every worker.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     proto_in = os.dup(0)
     proto_out = os.dup(1)
     devnull = os.open(os.devnull, os.O_RDONLY)
