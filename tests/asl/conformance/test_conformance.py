@@ -6,6 +6,8 @@ it is deterministic). Where moto departs from the Amazon States Language specifi
 case says why in ``moto_differs`` and gives the specification's outcome in ``expect``; we
 are held to ``expect``, and moto is still run to show that it really differs, so a fixed
 moto makes ``test_moto_still_differs`` fail and the case can go back to the plain oracle.
+Task states run through moto's callback pattern and a shared deterministic worker
+(task_worker.py), so both interpreters see the same task results and failures.
 See docs/conformance.md.
 """
 
