@@ -23,18 +23,13 @@ import contextlib
 import logging
 import os
 import shutil
-import signal
 import sys
-import tempfile
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-import orjson
 
 from cirrostratus.runtime.errors import (
     EXIT_ERROR,
@@ -45,235 +40,16 @@ from cirrostratus.runtime.errors import (
     runtime_failure,
 )
 from cirrostratus.runtime.logs import LogSink
-from cirrostratus.runtime.protocol import FrameBuffer, encode
+from cirrostratus.runtime.process import INIT_TIMEOUT_S, Request, Worker, rss_mb
+from cirrostratus.runtime.protocol import encode
 from cirrostratus.runtime.spec import LambdaSpec
 
 log = logging.getLogger(__name__)
 
 SpecLookup = Callable[[str], LambdaSpec | None] | Mapping[str, LambdaSpec]
 
-INIT_TIMEOUT_S = 10.0  # Lambda's limit for the init phase
-_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-_SIGNAL_TEXT = {
-    signal.SIGKILL: "killed",
-    signal.SIGSEGV: "segmentation fault",
-    signal.SIGABRT: "aborted",
-    signal.SIGTERM: "terminated",
-    signal.SIGBUS: "bus error",
-}
-
-
-def exit_description(code: int | None) -> str:
-    """Lambda's wording: `exit status 3`, `signal: killed`, `signal: segmentation fault`."""
-    if code is None:
-        return "unknown exit"
-    if code < 0:
-        try:
-            sig = signal.Signals(-code)
-        except ValueError:
-            return f"signal: {-code}"
-        return f"signal: {_SIGNAL_TEXT.get(sig, sig.name.lower())}"
-    return f"exit status {code}"
-
-
-def _rss_mb(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/statm", "rb") as fh:
-            return int(fh.read().split()[1]) * _PAGE / 1048576
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
-class _Request:
-    __slots__ = ("execution_id", "frame", "future", "ident", "request_id")
-
-    def __init__(
-        self,
-        ident: int,
-        request_id: str,
-        execution_id: str | None,
-        frame: bytes,
-        future: asyncio.Future[Any],
-    ) -> None:
-        self.ident = ident
-        self.request_id = request_id
-        self.execution_id = execution_id
-        self.frame = frame
-        self.future = future
-
-    def fail(self, exc: BaseException) -> None:
-        if not self.future.done():
-            self.future.set_exception(exc)
-
-
-class _Worker(asyncio.SubprocessProtocol):
-    """One worker process and the requests in its pipe, oldest (running) first."""
-
-    def __init__(self, fp: _FunctionPool) -> None:
-        self.fp = fp
-        self.inflight: deque[_Request] = deque()
-        self.frames = FrameBuffer()
-        self.transport: asyncio.SubprocessTransport | None = None
-        self.stdin: asyncio.WriteTransport | None = None
-        self.prebuffer: list[bytes] = []
-        self.spawned_at = time.monotonic()
-        self.head_started = self.spawned_at
-        self.last_used = self.spawned_at
-        self.ready = False
-        self.alive = True
-        self._exited = False
-        self._stdout_closed = False
-        self._finished = False
-        self._stderr_tail = b""
-        fixed = fp.spec.workdir
-        if fixed is not None:
-            fixed.mkdir(parents=True, exist_ok=True)
-        self._own_workdir = fixed is None
-        self.workdir = fixed or Path(tempfile.mkdtemp(prefix=f"cirro-{fp.safe_name}-"))
-        self.log_stream = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
-        self.pid = 0
-
-    # -- process side -------------------------------------------------------------------
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.SubprocessTransport)
-        self.transport = transport
-        self.pid = transport.get_pid()
-        stdin = transport.get_pipe_transport(0)
-        assert isinstance(stdin, asyncio.WriteTransport)
-        self.stdin = stdin
-        spec = self.fp.spec
-        init = {
-            "function": spec.name,
-            "handler": spec.handler,
-            "directory": str(spec.directory),
-            "timeout_s": spec.timeout_s,
-            "memory_mb": spec.memory_mb,
-            "arn": spec.arn,
-            "log_stream": self.log_stream,
-            "task_kwargs": dict(spec.task_kwargs),
-        }
-        stdin.write(encode(init) + b"".join(self.prebuffer))
-        self.prebuffer.clear()
-
-    def send(self, req: _Request) -> None:
-        if not self.inflight:
-            self.head_started = time.monotonic()
-        self.inflight.append(req)
-        if self.stdin is None:
-            self.prebuffer.append(req.frame)
-        else:
-            self.stdin.write(req.frame)
-
-    def pipe_data_received(self, fd: int, data: bytes) -> None:
-        if fd == 1:
-            for msg in self.frames.feed(data):
-                self._answer(msg)
-            self.fp.dispatch()
-            if not self.inflight and self.fp.pool.starved:
-                self.fp.pool.kick()
-        else:
-            self._stderr(data)
-
-    def _answer(self, msg: list[Any]) -> None:
-        ident, ok, result, logs = msg
-        now = time.monotonic()
-        if ident == 0:  # ready: the handler is imported
-            self.ready = True
-            self.head_started = now
-            if logs:
-                self.fp.pool.sink.add(self.fp.spec.name, None, None, logs)
-            return
-        if not self.inflight or self.inflight[0].ident != ident:
-            return  # the request was already failed (timeout/memory) and requeued
-        req = self.inflight.popleft()
-        self.head_started = now
-        self.last_used = now
-        if logs:
-            self.fp.pool.sink.add(self.fp.spec.name, req.request_id, req.execution_id, logs)
-        if req.future.done():
-            return
-        if ok:
-            req.future.set_result(result)
-        else:
-            error = result.get("errorType") or "Unknown" if isinstance(result, dict) else "Unknown"
-            req.future.set_exception(TaskFailed(error, orjson.dumps(result).decode()))
-
-    def _stderr(self, data: bytes) -> None:
-        data = self._stderr_tail + data
-        *lines, self._stderr_tail = data.split(b"\n")
-        if not lines:
-            return
-        head = self.inflight[0] if self.inflight else None
-        now = time.time()
-        self.fp.pool.sink.add(
-            self.fp.spec.name,
-            head.request_id if head else None,
-            head.execution_id if head else None,
-            [[now, "stderr", line.decode("utf-8", "replace")] for line in lines],
-        )
-
-    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
-        if fd == 1:
-            self._stdout_closed = True
-            self._maybe_finish()
-
-    def process_exited(self) -> None:
-        self._exited = True
-        self._maybe_finish()
-        if not self._finished:  # a forked child still holds our pipe: do not wait for it
-            asyncio.get_running_loop().call_later(0.5, self._finish)
-
-    def _maybe_finish(self) -> None:
-        if self._exited and self._stdout_closed:
-            self._finish()
-
-    def _finish(self) -> None:
-        if self._finished:
-            return
-        self._finished = True
-        if self._stderr_tail:
-            self._stderr(b"\n")
-        code = self.transport.get_returncode() if self.transport else None
-        self.fp.remove(self)
-        if self.inflight:
-            what = exit_description(code)
-            for req in self.inflight:
-                req.fail(
-                    runtime_failure(
-                        EXIT_ERROR,
-                        f"RequestId: {req.request_id} Error: Runtime exited with error: {what}",
-                    )
-                )
-            self.inflight.clear()
-        if self.transport is not None:
-            self.transport.close()
-        if self._own_workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-        self.fp.dispatch()
-
-    # -- control ------------------------------------------------------------------------
-    def kill(self, error: str, message: str) -> None:
-        """Fail the running request with `error`, requeue the ones behind it, kill the process."""
-        if not self.alive:
-            return
-        self.fp.remove(self)
-        if self.inflight:
-            head = self.inflight.popleft()
-            head.fail(runtime_failure(error, f"RequestId: {head.request_id} Error: {message}"))
-            self.fp.requeue(self.inflight)
-            self.inflight.clear()
-        if self.transport is not None:
-            with contextlib.suppress(ProcessLookupError):
-                self.transport.kill()
-        self.fp.dispatch()
-
-    def stop(self) -> None:
-        """Let the worker finish what it has and exit (its stdin closes)."""
-        self.fp.remove(self)
-        if self.stdin is not None:
-            self.stdin.close()
-        elif self.transport is None:
-            self._finish()
+STEAL_AFTER_S = 1.0
+"""At the global cap, only a worker idle this long is stopped to make room for another function."""
 
 
 class _FunctionPool:
@@ -283,8 +59,8 @@ class _FunctionPool:
         self.pool = pool
         self.spec = spec
         self.safe_name = "".join(c if c.isalnum() or c in "-_" else "_" for c in spec.name)
-        self.workers: list[_Worker] = []
-        self.pending: deque[_Request] = deque()
+        self.workers: list[Worker] = []
+        self.pending: deque[Request] = deque()
         rc = spec.reserved_concurrency
         self.limit = max(1, rc) if rc is not None else pool.max_workers
 
@@ -319,17 +95,17 @@ class _FunctionPool:
                     return
             target.send(pending.popleft())
 
-    def requeue(self, reqs: deque[_Request]) -> None:
+    def requeue(self, reqs: deque[Request]) -> None:
         self.pending.extendleft(reversed(reqs))
 
-    def spawn(self) -> _Worker:
-        worker = _Worker(self)
+    def spawn(self) -> Worker:
+        worker = Worker(self)
         self.workers.append(worker)
         env = self.spec.worker_environment(worker.workdir, worker.log_stream)
         self.pool.start_task(self._start(worker, env))
         return worker
 
-    async def _start(self, worker: _Worker, env: dict[str, str]) -> None:
+    async def _start(self, worker: Worker, env: dict[str, str]) -> None:
         loop = asyncio.get_running_loop()
         try:
             await loop.subprocess_exec(
@@ -355,7 +131,7 @@ class _FunctionPool:
             if worker._own_workdir:
                 shutil.rmtree(worker.workdir, ignore_errors=True)
 
-    def remove(self, worker: _Worker) -> None:
+    def remove(self, worker: Worker) -> None:
         if worker.alive:
             worker.alive = False
             self.workers.remove(worker)
@@ -370,7 +146,7 @@ class _FunctionPool:
                     w.kill(TIMEOUT, f"Task timed out after {spec.timeout_s:.2f} seconds")
                     continue
                 if w.pid:
-                    used = _rss_mb(w.pid)
+                    used = rss_mb(w.pid)
                     if used > spec.memory_mb:
                         w.kill(
                             OUT_OF_MEMORY,
@@ -456,7 +232,7 @@ class LambdaPool:
                 "Lambda.InvalidRequestContentException", f"the event is not JSON: {exc}"
             ) from None
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        req = _Request(self._seq, rid, execution_id, frame, future)
+        req = Request(self._seq, rid, execution_id, frame, future)
         fp.pending.append(req)
         fp.dispatch()
         if self._janitor is None:
@@ -486,12 +262,15 @@ class LambdaPool:
     def reserve(self, asking: _FunctionPool) -> bool:
         """Take a worker slot; at the global cap, stop the longest-idle worker elsewhere."""
         if self._count >= self.max_workers:
+            # only a worker idle for a while: stealing one that is merely between two
+            # requests of a pipeline makes workers of consecutive tasks evict each other
+            quiet = time.monotonic() - STEAL_AFTER_S
             idle = [
                 w
                 for fp in self._pools.values()
                 if fp is not asking
                 for w in fp.workers
-                if not w.inflight
+                if not w.inflight and w.last_used < quiet
             ]
             if not idle:
                 return False
@@ -530,6 +309,8 @@ class LambdaPool:
             try:
                 for fp in list(self._pools.values()):
                     fp.housekeep(now)
+                if self.starved:  # idle workers may have become old enough to give way
+                    self.kick()
                 if now - last_flush >= 0.2:
                     self.sink.flush()
                     last_flush = now
