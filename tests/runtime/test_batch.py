@@ -328,3 +328,39 @@ def test_error_type_comes_back_through_post_batch(
     post_err, cause = _failed(run, pool.invoke("post-batch", caught))
     assert post_err.error == "InvalidInput"
     assert cause["errorMessage"] == "no usable assets in the item"
+
+
+def test_container_overrides(
+    run: Any, project: Project, locations: Locations, tmp_path: Path
+) -> None:
+    fake = tmp_path / "podman"
+    fake.write_text('#!/bin/sh\necho "$@"\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    runner = BatchRunner(project, locations, engine_probe=lambda: str(fake))
+    overrides = {
+        "Command": ["other", "Ref::url"],
+        "Environment": [
+            {"Name": "OVERRIDDEN", "Value": "yes"},
+            {"Name": "SHARED", "Value": "override"},
+        ],
+        "ResourceRequirements": [
+            {"Type": "MEMORY", "Value": "64"},
+            {"Type": "VCPU", "Value": "0.5"},
+        ],
+    }
+    result = run(
+        runner.submit_job(
+            {
+                "JobDefinition": "ImagedJob",
+                "JobName": "o",
+                "JobQueue": "q",
+                "Parameters": {"url": "file:///y.json"},
+                "ContainerOverrides": overrides,
+            }
+        )
+    )
+    assert result["Container"]["Command"] == ["other", "file:///y.json"]
+    line = (locations.logs_dir / "batch" / result["Container"]["LogStreamName"]).read_text()
+    assert "--memory 64m" in line and "--cpus 0.5" in line
+    assert "-e OVERRIDDEN=yes" in line and "-e SHARED=override" in line
+    assert line.rstrip().endswith("example.org/needs-docker:1 other file:///y.json")
