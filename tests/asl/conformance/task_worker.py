@@ -9,8 +9,8 @@ handles them (Parameters, ResultSelector, ResultPath, Retry, Catch, TimeoutSecon
 
 The message body is the work order: ``{"token.$": "$$.Task.Token", "key.$":
 "$$.Execution.Id", ...payload}``. The payload may hold ``error`` (fail with that error name,
-every attempt or only the first ``fail_times``) or ``hang`` (never answer). Otherwise the
-worker answers ``{"echo": payload, "attempt": n}``.
+every attempt or only the first ``fail_times``), ``hang`` (never answer) or ``return`` (answer
+exactly that value). Otherwise the worker answers ``{"echo": payload, "attempt": n}``.
 """
 
 from __future__ import annotations
@@ -45,6 +45,8 @@ def respond(body: dict[str, Any], attempts: Counter[str]) -> Any:
     error = payload.get("error")
     if error is not None and attempts[key] <= int(payload.get("fail_times", 1_000_000)):
         raise WorkerFailure(str(error))
+    if "return" in payload:
+        return payload["return"]
     return {"echo": payload, "attempt": attempts[key]}
 
 
