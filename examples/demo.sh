@@ -35,10 +35,10 @@ step "3. what the state database says"
 "$cirro" --project "$work/sample" query --counts
 one="sample-scenes/workflow-sample-pipeline/SAMPLE_000000"
 "$cirro" --project "$work/sample" payload state "$one"
-"$cirro" --project "$work/sample" payload logs "$one" | head -5
+"$cirro" --project "$work/sample" payload logs "$one" | sed -n 1,5p
 
 step "published items (the data store, .cirro/data)"
-find "$work/sample/.cirro/data" -name '*.json' | sort | head -5
+find "$work/sample/.cirro/data" -name '*.json' | sort | sed -n 1,5p
 echo "... $(find "$work/sample/.cirro/data" -name '*.json' | wc -l) items in all"
 
 step "4. a payload that fails validation in a task: INVALID, and cirro run exits 1"
