@@ -98,18 +98,23 @@ class Progress:
             self.console.print(f"{done}/{total} done  {text}", highlight=False)
 
 
-def print_summary(report: Any, limit: int = 50) -> None:
+def print_summary(report: Any, limit: int = 30) -> None:
+    """The table: every payload that did not complete (up to `limit`), then completed ones
+    up to a handful; the counts and the rate last."""
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
     records = list(report.records.values())
     table = Table(title=None, show_lines=False)
-    for column in ("payload id", "workflow", "state", "duration", "error"):
-        table.add_column(column, overflow="fold")
+    table.add_column("payload id", overflow="fold", ratio=3)
+    table.add_column("workflow", overflow="fold", ratio=1)
+    table.add_column("state", no_wrap=True)
+    table.add_column("duration", no_wrap=True, justify="right")
+    table.add_column("error", overflow="fold", ratio=2)
     colours = {"COMPLETED": "green", "FAILED": "red", "INVALID": "yellow", "ABORTED": "magenta"}
     shown = [r for r in records if r.state != "COMPLETED"][:limit]
-    shown += [r for r in records if r.state == "COMPLETED"][: max(0, limit - len(shown))]
+    shown += [r for r in records if r.state == "COMPLETED"][: max(0, min(10, limit - len(shown)))]
     for r in shown:
         colour = colours.get(r.state, "white")
         state = f"[{colour}]{r.state}[/]" + (" (skipped)" if r.skipped else "")
