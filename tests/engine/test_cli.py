@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 sys.path.insert(0, str(Path(__file__).parents[1] / "engine"))
-from conftest import FIXTURE, make_payload
+from conftest import make_payload
 
 CIRRO = [sys.executable, "-m", "cirrostratus"]
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    root = tmp_path / "project"
-    shutil.copytree(FIXTURE, root)
-    return root
 
 
 def cirro(project: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
