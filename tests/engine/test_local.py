@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 
 from cirrostratus.engine.local import LocalEngine
 from cirrostratus.engine.report import RunReport
@@ -131,10 +134,61 @@ def test_chain_with_fan_out(project: Path) -> None:
     assert out["features"][0]["properties"]["mirrored"] == "provider"
 
 
-@pytest.mark.slow
-def test_many_payloads_in_one_run(project: Path) -> None:
-    payloads = [make_payload("noop3", f"n{i:04d}") for i in range(1000)]
-    engine, report = run(project, payloads)
-    assert report.ok
-    assert report.counts() == {"COMPLETED": 1000}
+def test_many_payloads_through_cirro_run(project: Path, tmp_path: Path) -> None:
+    lines = "\n".join(json.dumps(make_payload("noop3", f"n{i:04d}")) for i in range(1000))
+    (tmp_path / "many.jsonl").write_text(lines)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cirrostratus",
+            "--project",
+            str(project),
+            "run",
+            "--json",
+            str(tmp_path / "many.jsonl"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert summary["ok"] and summary["counts"] == {"COMPLETED": 1000}
+    assert len({r["payload_id"] for r in summary["payloads"]}) == 1000
+    engine = LocalEngine.open(project)
     assert engine.store.counts()["COMPLETED"] == 1000
+
+
+def test_sample_project_chooses_lambda_or_batch(tmp_path: Path) -> None:
+    """The example project's workflow: a Choice on process.tasks.copy-assets.batch."""
+    root = tmp_path / "sample"
+    shutil.copytree(Path(__file__).parents[2] / "examples" / "sample-project", root)
+    asset = tmp_path / "scene.txt"
+    asset.write_text("pixels")
+    payloads = []
+    for item_id, batch in (("on-lambda", False), ("on-batch", True)):
+        p = make_payload("sample-pipeline", item_id, tasks={"copy-assets": {"batch": batch}})
+        feature = p["features"][0]
+        feature["geometry"] = {
+            "type": "Polygon",
+            "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]],
+        }
+        feature["assets"] = {"data": {"href": str(asset), "type": "text/plain"}}
+        payloads.append(p)
+    engine, report = run(root, payloads)
+    assert report.ok, report.to_json()
+    histories = {}
+    for rec in report.records.values():
+        record = engine.store.get(rec.payload_id)
+        assert record is not None and engine.history is not None
+        doc = engine.history.get(record.executions[-1].id)
+        assert doc is not None
+        histories[rec.payload_id.rsplit("/", 1)[1]] = {e.get("state") for e in doc["events"]}
+    assert (
+        "copy-assets" in histories["on-lambda"]
+        and "copy-assets-batch" not in histories["on-lambda"]
+    )
+    assert "copy-assets-batch" in histories["on-batch"]
+    copied = root / ".cirro/data/test-collection/2024/7/on-batch/scene.txt"
+    assert copied.read_text() == "pixels"
