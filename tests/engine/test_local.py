@@ -192,3 +192,20 @@ def test_sample_project_chooses_lambda_or_batch(tmp_path: Path) -> None:
     assert "copy-assets-batch" in histories["on-batch"]
     copied = root / ".cirro/data/test-collection/2024/7/on-batch/scene.txt"
     assert copied.read_text() == "pixels"
+
+
+def test_serve_runs_services_beside_the_drain_loop(project: Path) -> None:
+    seen: list[str] = []
+
+    async def service(engine: LocalEngine, stop: asyncio.Event) -> None:
+        seen.append("started")
+        engine.submit([make_payload("mirror", "via-service")])
+        await asyncio.sleep(0.5)
+        stop.set()
+        await asyncio.sleep(3600)  # cancelled when the engine stops
+
+    engine = LocalEngine.open(project)
+    asyncio.run(engine.serve(asyncio.Event(), services=[service]))
+    assert seen == ["started"]
+    record = engine.store.get("test-collection/workflow-mirror/via-service")
+    assert record is not None and str(record.state) == "COMPLETED"

@@ -13,8 +13,19 @@ from cirrostratus.cli.local import open_engine
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address of the HTTP API.")
-@click.option("--port", default=8000, show_default=True, type=int, help="Port of the HTTP API.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address for the HTTP API (reserved: this build serves no API yet).",
+)
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=int,
+    help="Port for the HTTP API (reserved: this build serves no API yet).",
+)
 @click.option(
     "--workers",
     type=click.IntRange(min=1),

@@ -17,7 +17,7 @@ import contextlib
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ from cirrostratus.storage import open_store
 from cirrostratus.storage.locations import Locations
 
 Progress = Callable[[int, int, dict[str, int]], None]
+Service = Callable[["LocalEngine", asyncio.Event], Awaitable[None]]
 RECEIVE_BATCH = 200
 
 
@@ -118,16 +119,30 @@ class LocalEngine:
         return tracker.report
 
     async def serve(
-        self, stop: asyncio.Event, *, ready: Callable[[], None] | None = None
+        self,
+        stop: asyncio.Event,
+        *,
+        ready: Callable[[], None] | None = None,
+        services: Sequence[Service] = (),
     ) -> RunReport:
-        """Drain the intake until `stop` is set; in-flight executions then finish."""
+        """Drain the intake until `stop` is set; in-flight executions then finish.
+
+        `services` run beside the drain loop on the same event loop until `stop` is set —
+        the place an HTTP API plugs in (it reads state and submits through this engine).
+        """
         began = time.monotonic()
         tracker = _Tracker(None)
         with self.lock.hold():
             async with _Session(self, tracker) as session:
+                running = [asyncio.ensure_future(service(self, stop)) for service in services]
                 if ready is not None:
                     ready()
-                await session.drain(until_idle=False, stop=stop)
+                try:
+                    await session.drain(until_idle=False, stop=stop)
+                finally:
+                    for task in running:
+                        task.cancel()
+                    await asyncio.gather(*running, return_exceptions=True)
         tracker.report.wall_s = time.monotonic() - began
         return tracker.report
 
