@@ -87,7 +87,9 @@ class _FunctionPool:
                     least, target = n, w
             if target is None or target.inflight:
                 can_grow = not starting and len(self.workers) < self.limit
-                if can_grow and self.pool.reserve(self):
+                # a function that has a worker only grows into a free slot; one with none
+                # may take the slot of a quiet worker elsewhere (else it could never run)
+                if can_grow and self.pool.reserve(self, steal=not self.workers):
                     target = self.spawn()
                 elif target is None:
                     if can_grow:
@@ -259,9 +261,12 @@ class LambdaPool:
         return fp
 
     # -- capacity ---------------------------------------------------------------------
-    def reserve(self, asking: _FunctionPool) -> bool:
-        """Take a worker slot; at the global cap, stop the longest-idle worker elsewhere."""
+    def reserve(self, asking: _FunctionPool, *, steal: bool = True) -> bool:
+        """Take a worker slot; at the global cap (and if `steal`), stop the longest-idle
+        worker of another function for it."""
         if self._count >= self.max_workers:
+            if not steal:
+                return False
             # only a worker idle for a while: stealing one that is merely between two
             # requests of a pipeline makes workers of consecutive tasks evict each other
             quiet = time.monotonic() - STEAL_AFTER_S
