@@ -105,6 +105,7 @@ def test_query_state_get_logs_rerun(project: Path, tmp_path: Path) -> None:
     assert json.loads(got.stdout)["features"][0]["properties"]["mirrored"] == "provider"
     logs = cirro(project, "payload", "logs", pid)
     assert "mirrored 1 items" in logs.stdout
+    assert "logged at INFO, kept because CIRRUS_LOG_LEVEL says so" in logs.stdout
 
     dry = cirro(project, "rerun", "--state", "FAILED", "--dry-run")
     assert "1 payload(s) would run again" in dry.stdout

@@ -29,6 +29,9 @@ from cirrostratus.runtime.protocol import HEADER, encode
 
 Handler = Callable[[Any, LambdaContext], Any]
 
+#: the loggers Cirrus's own logging setup puts at CIRRUS_LOG_LEVEL
+CIRRUS_LOGGERS = ("lambda_function", "function", "feeder", "task")
+
 
 class _Capture(io.TextIOBase):
     """sys.stdout / sys.stderr: records writes into the current request's log list."""
@@ -166,6 +169,10 @@ def serve(proto_in: int, proto_out: int) -> None:
     handler.setFormatter(logging.Formatter("[%(levelname)s]\t%(asctime)s\t%(name)s\t%(message)s"))
     root.addHandler(handler)
     root.setLevel(os.environ.get("AWS_LAMBDA_LOG_LEVEL", "WARNING").upper())
+    cirrus_level = os.environ.get("CIRRUS_LOG_LEVEL")
+    if cirrus_level:  # as cirrus.lib2.logging does for the loggers Cirrus components use
+        for logger_name in CIRRUS_LOGGERS:
+            logging.getLogger(logger_name).setLevel(cirrus_level.upper())
 
     name = init["function"]
     timeout_s = float(init["timeout_s"])
