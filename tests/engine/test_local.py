@@ -184,7 +184,7 @@ def test_sample_project_chooses_lambda_or_batch(tmp_path: Path) -> None:
         assert record is not None and engine.history is not None
         doc = engine.history.get(record.executions[-1].id)
         assert doc is not None
-        histories[rec.payload_id.rsplit("/", 1)[1]] = {e.get("state") for e in doc["events"]}
+        histories[rec.payload_id.rsplit("/", 1)[1]] = {s["state"] for s in doc["states"]}
     assert (
         "copy-assets" in histories["on-lambda"]
         and "copy-assets-batch" not in histories["on-lambda"]

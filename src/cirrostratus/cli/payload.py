@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import click
@@ -23,28 +22,6 @@ def _record(ctx: click.Context, payload_id: str) -> Any:
     if record is None:
         raise CliError(f"no payload with id {payload_id!r} (see `cirro query`)")
     return record
-
-
-def state_timings(history: dict[str, Any]) -> list[dict[str, Any]]:
-    """Per-state durations from an execution history: entered → exited, by state path."""
-    entered: dict[str, tuple[str, datetime]] = {}
-    out: list[dict[str, Any]] = []
-    for event in history.get("events", []):
-        kind = event.get("type", "")
-        path = event.get("path") or event.get("state")
-        if not path:
-            continue
-        when = datetime.fromisoformat(event["timestamp"].replace("Z", "+00:00"))
-        if kind.endswith("StateEntered"):
-            entered[path] = (kind[: -len("StateEntered")], when)
-        elif kind.endswith("StateExited") and path in entered:
-            state_type, began = entered.pop(path)
-            out.append(
-                {"state": path, "type": state_type, "seconds": (when - began).total_seconds()}
-            )
-    for path, (state_type, _) in entered.items():  # entered but never left: where it failed
-        out.append({"state": path, "type": state_type, "seconds": None})
-    return out
 
 
 @click.group(cls=AliasedGroup)
@@ -90,7 +67,7 @@ def state(ctx: click.Context, payload_id: str, as_json: bool) -> None:
     histories = HistoryStore(locations(ctx).root / "history.db")
     data = record.to_dict()
     for execution in data["executions"]:
-        execution["states"] = state_timings(histories.get(execution["id"]) or {})
+        execution["states"] = (histories.get(execution["id"]) or {}).get("states", [])
     histories.close()
     if as_json:
         echo_json(data)

@@ -1,4 +1,4 @@
-"""Execution histories, kept per execution in `.cirro/history.db`.
+"""Execution histories (the states each execution visited and their timings), kept per execution in `.cirro/history.db`.
 
 A history is written once, when its execution ends, and read when someone asks where the
 time went (`cirro payload state`). One SQLite row per execution, written in the same batches
@@ -28,7 +28,7 @@ CREATE INDEX IF NOT EXISTS history_payload ON history (payload_id);
 
 
 class HistoryStore:
-    """Histories by execution id (a document: `{"status", "events": [...]}`)."""
+    """Histories by execution id (a document: `{"status", "error", "states": [...]}`)."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)

@@ -86,6 +86,9 @@ class LocalEngine:
         self.intake.close()
         if self.history is not None:
             self.history.close()
+        close_notifier = getattr(self.notifier, "close", None)
+        if close_notifier is not None:
+            close_notifier()
 
     # --- submitting ----------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ backoff) can be added beside it with `FanoutNotifier`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -68,6 +69,7 @@ class JsonLinesNotifier:
     def __init__(self, directory: str | os.PathLike[str] = ".cirro/notifications") -> None:
         self.directory = Path(directory)
         self._lock = threading.Lock()
+        self._fds: dict[str, int] = {}  # topic → descriptor, opened once (O_APPEND)
 
     def path(self, topic: str) -> Path:
         if not topic or "/" in topic or topic.startswith("."):
@@ -78,14 +80,25 @@ class JsonLinesNotifier:
         self, topic: str, message: Mapping[str, Any], attributes: Mapping[str, str] | None = None
     ) -> None:
         line = orjson.dumps(envelope(topic, message, attributes)) + b"\n"
-        target = self.path(topic)
         with self._lock:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            try:
-                os.write(fd, line)
-            finally:
+            fd = self._fds.get(topic)
+            if fd is None:
+                target = self.path(topic)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                fd = self._fds[topic] = os.open(
+                    target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644
+                )
+            os.write(fd, line)
+
+    def close(self) -> None:
+        with self._lock:
+            for fd in self._fds.values():
                 os.close(fd)
+            self._fds.clear()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
 
     def read(self, topic: str) -> list[dict[str, Any]]:
         """Every notification published to `topic` so far, oldest first."""
