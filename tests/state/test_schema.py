@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from cirrostratus.intake import IntakeError, SqliteIntakeQueue
+from cirrostratus.sqlitedb import connect
 from cirrostratus.state import SqliteStateStore, StateStoreError
-from cirrostratus.state.connection import connect
 from cirrostratus.state.schema import MIGRATIONS, migrate
 
 

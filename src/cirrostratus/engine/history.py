@@ -8,7 +8,6 @@ rename each) — measured: it was the largest single cost of a local execution.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,15 +15,20 @@ from typing import Any
 
 import orjson
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS history (
-    execution_id TEXT PRIMARY KEY,
-    payload_id   TEXT NOT NULL,
-    status       TEXT NOT NULL,
-    document     BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS history_payload ON history (payload_id);
-"""
+from cirrostratus.sqlitedb import BUSY_TIMEOUT_MS, open_database, write_transaction
+
+#: Append only; never edit a migration that has shipped.
+MIGRATIONS = (
+    """
+    CREATE TABLE history (
+        execution_id TEXT PRIMARY KEY,
+        payload_id   TEXT NOT NULL,
+        status       TEXT NOT NULL,
+        document     BLOB NOT NULL
+    );
+    CREATE INDEX history_payload ON history (payload_id)
+    """,
+)
 
 
 class HistoryStore:
@@ -32,31 +36,22 @@ class HistoryStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(
-            str(self.path), isolation_level=None, check_same_thread=False, timeout=30
-        )
-        self._conn.execute("PRAGMA journal_mode = WAL")
-        self._conn.execute("PRAGMA synchronous = NORMAL")
-        self._conn.executescript(SCHEMA)
+        self._conn = open_database(self.path, MIGRATIONS, "history", BUSY_TIMEOUT_MS)
 
     def put_many(self, rows: Sequence[tuple[str, str, str, bytes]]) -> None:
         """Store (payload_id, execution_id, status, document) rows in one transaction."""
         if not rows:
             return
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._conn.executemany(
+            write_transaction(
+                self._conn,
+                lambda c: c.executemany(
                     "INSERT OR REPLACE INTO history (payload_id, execution_id, status, document)"
                     " VALUES (?, ?, ?, ?)",
                     rows,
-                )
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+                ),
+            )
 
     def get(self, execution_id: str) -> dict[str, Any] | None:
         with self._lock:

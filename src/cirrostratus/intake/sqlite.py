@@ -14,10 +14,11 @@ import secrets
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from cirrostratus import sqlitedb as connection
 from cirrostratus.intake.model import (
     Body,
     DeadLetter,
@@ -26,9 +27,12 @@ from cirrostratus.intake.model import (
     QueueCounts,
     encode,
 )
-from cirrostratus.state import connection
-from cirrostratus.state.model import StateStoreError, utcnow
-from cirrostratus.state.schema import open_database
+from cirrostratus.sqlitedb import DatabaseError, open_database
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
 
 T = TypeVar("T")
 
@@ -90,7 +94,7 @@ class SqliteIntakeQueue:
         self._lock = threading.Lock()
         try:
             self._conn = open_database(self.path, MIGRATIONS, "intake", busy_timeout_ms)
-        except StateStoreError as exc:
+        except DatabaseError as exc:
             raise IntakeError(str(exc)) from None
 
     def _t(self) -> float:

@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from cirrostratus.sqlitedb import DatabaseError
+
 
 class State(StrEnum):
     """Where a payload is. The order is the order used in counts and listings."""
@@ -38,7 +40,7 @@ TERMINAL: frozenset[State] = frozenset(
 )
 
 
-class StateStoreError(Exception):
+class StateStoreError(DatabaseError):
     """A state store that cannot be opened, migrated or queried as asked."""
 
 

@@ -1,17 +1,11 @@
-"""The SQLite schema of the state store and its ordered migrations.
-
-The store creates and upgrades its own file: `schema_version` holds the number of migrations
-applied, and each migration runs once, in order, inside the same transaction that bumps the
-version, so two processes opening a new file at once cannot both apply one.
-"""
+"""The SQLite schema of the state store: its ordered migrations (see `cirrostratus.sqlitedb`)."""
 
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 
-from cirrostratus.state.connection import connect, write_transaction
-from cirrostratus.state.model import StateStoreError
+from cirrostratus.sqlitedb import migrate as _migrate
+from cirrostratus.sqlitedb import open_database
 
 #: Append only; never edit a migration that has shipped.
 MIGRATIONS: tuple[str, ...] = (
@@ -53,57 +47,9 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
-def migrate(
-    conn: sqlite3.Connection, migrations: tuple[str, ...] = MIGRATIONS, kind: str = "state"
-) -> int:
-    """Bring the file at `conn` to the newest schema of `kind`; return its version.
-
-    `schema_version` keeps one row per kind, so the intake queue (kind "intake", its own
-    migrations) could share a file with the state store without either confusing the other.
-    """
-
-    def upgrade(c: sqlite3.Connection) -> int:
-        c.execute(
-            "CREATE TABLE IF NOT EXISTS schema_version "
-            "(kind TEXT PRIMARY KEY, version INTEGER NOT NULL)"
-        )
-        row = c.execute("SELECT version FROM schema_version WHERE kind = ?", (kind,)).fetchone()
-        version = int(row[0]) if row else 0
-        if row is None:
-            c.execute("INSERT INTO schema_version VALUES (?, 0)", (kind,))
-        if version > len(migrations):
-            raise StateStoreError(
-                f"the {kind} database is at schema version {version}, newer than this "
-                f"cirrostratus understands ({len(migrations)}); upgrade cirrostratus"
-            )
-        for number in range(version, len(migrations)):
-            for statement in migrations[number].split(";"):
-                if statement.strip():
-                    c.execute(statement)
-            c.execute("UPDATE schema_version SET version = ? WHERE kind = ?", (number + 1, kind))
-        return len(migrations)
-
-    return write_transaction(conn, upgrade)
+def migrate(conn: sqlite3.Connection, migrations: tuple[str, ...] = MIGRATIONS) -> int:
+    """Bring a state database to the newest schema; return its version."""
+    return _migrate(conn, migrations, "state")
 
 
-def open_database(
-    path: Path, migrations: tuple[str, ...], kind: str, busy_timeout_ms: int
-) -> sqlite3.Connection:
-    """Create the folder, connect and migrate; any failure names the file and the fix."""
-    conn: sqlite3.Connection | None = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = connect(path, busy_timeout_ms=busy_timeout_ms)
-        migrate(conn, migrations, kind)
-        return conn
-    except BaseException as exc:
-        if conn is not None:
-            conn.close()
-        if isinstance(exc, sqlite3.OperationalError | OSError):
-            raise StateStoreError(f"{path}: cannot open the {kind} database ({exc})") from None
-        if isinstance(exc, sqlite3.Error):
-            raise StateStoreError(
-                f"{path}: cannot use the file as the {kind} database ({exc}); it must be a "
-                "SQLite file written by cirrostratus - move it aside and a new one is created"
-            ) from None
-        raise
+__all__ = ["MIGRATIONS", "migrate", "open_database"]

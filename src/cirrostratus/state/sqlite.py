@@ -18,10 +18,13 @@ from typing import Any
 
 import orjson
 
-from cirrostratus.state import connection, rules
+from cirrostratus import sqlitedb as connection
+from cirrostratus.sqlitedb import DatabaseError
+from cirrostratus.state import rules
 from cirrostratus.state.model import (
     Outcome,
     State,
+    StateStoreError,
     Transition,
     check_transition,
     iso,
@@ -86,7 +89,10 @@ class SqliteStateStore(SqliteReads):
         self.lease_seconds = lease_seconds
         self._busy_timeout_ms = busy_timeout_ms
         self._write_lock = threading.Lock()
-        self._writer = open_database(self.path, MIGRATIONS, "state", busy_timeout_ms)
+        try:
+            self._writer = open_database(self.path, MIGRATIONS, "state", busy_timeout_ms)
+        except DatabaseError as exc:
+            raise StateStoreError(str(exc)) from None
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
