@@ -113,8 +113,11 @@ class MotoRunner:
         except ClientError as exc:
             message = str(exc.response.get("Error", {}).get("Message", exc))
             return MotoOutcome(INVALID_DEFINITION, None, "InvalidDefinition", message)
-        execution = self.start(arn, input, execution_name)
-        return replace(self.wait(execution), history=self.event_types(execution))
+        return self.finish(self.start(arn, input, execution_name))
+
+    def finish(self, execution_arn: str) -> MotoOutcome:
+        """Wait for a started execution and read its outcome with its history event types."""
+        return replace(self.wait(execution_arn), history=self.event_types(execution_arn))
 
     def event_types(self, execution_arn: str) -> tuple[str, ...]:
         """The types of an execution's history events, oldest first."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 QUEUE_NAME = "conformance-tasks"
@@ -73,7 +74,11 @@ class MotoWorker:
         # botocore and moto and costs the other tests CPU time.
         idle_polls = 0
         while not self._stop.is_set():
-            response = self._sqs.receive_message(QueueUrl=QUEUE_URL, MaxNumberOfMessages=10)
+            try:
+                response = self._sqs.receive_message(QueueUrl=QUEUE_URL, MaxNumberOfMessages=10)
+            except Exception:  # moto racing with itself; the message stays queued
+                self._stop.wait(0.01)
+                continue
             messages = response.get("Messages", [])
             for message in messages:
                 self._sqs.delete_message(QueueUrl=QUEUE_URL, ReceiptHandle=message["ReceiptHandle"])
@@ -82,18 +87,31 @@ class MotoWorker:
             self._stop.wait(0.005 if idle_polls < 400 else 0.1)
 
     def _answer(self, body: dict[str, Any]) -> None:
-        from botocore.exceptions import ClientError
-
         token = body["token"]
         try:
+            output = respond(body, self._attempts)
+        except WorkerFailure as failure:
+            error = failure.error
+            self._send(lambda: self._sfn.send_task_failure(taskToken=token, error=error))
+            return
+        if output is not HANG:
+            answer = json.dumps(output)
+            self._send(lambda: self._sfn.send_task_success(taskToken=token, output=answer))
+
+    def _send(self, call: Callable[[], object]) -> None:
+        """Deliver one answer. A ClientError means the execution has moved on (timed out, or
+        moto handed a retry a stale answer): nobody waits for it, as with a late worker on
+        AWS. Anything else is moto tripping over its own threads (it walks its list of
+        executions while other tests add to it): try again shortly."""
+        from botocore.exceptions import ClientError
+
+        for attempt in range(5):
             try:
-                output = respond(body, self._attempts)
-            except WorkerFailure as failure:
-                self._sfn.send_task_failure(taskToken=token, error=failure.error)
+                call()
                 return
-            if output is not HANG:
-                self._sfn.send_task_success(taskToken=token, output=json.dumps(output))
-        except ClientError:
-            # The execution has moved on (timed out, or moto consumed a stale answer on a
-            # retry): the answer has nobody to go to, like a late worker on AWS.
-            pass
+            except ClientError:
+                return
+            except Exception:
+                if attempt == 4:
+                    raise
+                self._stop.wait(0.01)

@@ -184,14 +184,36 @@ def run_ours(case: Case) -> MotoOutcome:
 
 
 _moto_outcomes: dict[str, MotoOutcome] = {}
+_moto_started: dict[str, str] = {}
+"""Executions of slow cases, started ahead: case id -> execution ARN."""
+SLOW_FIELDS = ('"Retry"', '"TimeoutSeconds', '"HeartbeatSeconds')
+
+
+def _start_slow_cases(runner: MotoRunner) -> None:
+    """Start every case that sleeps in moto (Retry intervals, timeouts) at once, so their
+    seconds of waiting overlap instead of adding up."""
+    from botocore.exceptions import ClientError
+
+    for case in CASES:
+        if any(field in json.dumps(case.definition) for field in SLOW_FIELDS):
+            try:
+                arn = runner.create(case.definition, case.id)
+            except ClientError:
+                continue  # an invalid definition: run() reports it when the case comes up
+            _moto_started[case.id] = runner.start(arn, case.input, case.id)
 
 
 def run_moto(runner: MotoRunner, case: Case) -> MotoOutcome:
     """moto's outcome for a case, computed once per worker process."""
+    if not _moto_outcomes and not _moto_started:
+        _start_slow_cases(runner)
     if case.id not in _moto_outcomes:
-        _moto_outcomes[case.id] = runner.run(
-            case.definition, case.input, state_machine_name=case.id, execution_name=case.id
-        )
+        if case.id in _moto_started:
+            _moto_outcomes[case.id] = runner.finish(_moto_started[case.id])
+        else:
+            _moto_outcomes[case.id] = runner.run(
+                case.definition, case.input, state_machine_name=case.id, execution_name=case.id
+            )
     return _moto_outcomes[case.id]
 
 
