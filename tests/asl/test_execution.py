@@ -286,3 +286,57 @@ def test_abort_during_a_timed_task_leaves_nothing_running() -> None:
 
     result, left = asyncio.run(main())
     assert result.status == "ABORTED" and cancelled == [True] and left == 0
+
+
+def test_a_catch_loop_that_never_suspends_can_still_time_out(run_asl: Any) -> None:
+    async def instant(resource: Any, params: Any, ctx: TaskContext) -> Any:
+        return params
+
+    definition = {
+        "TimeoutSeconds": 60,
+        "StartAt": "T",
+        "States": {
+            "T": {
+                "Type": "Task",
+                "Resource": "r",
+                "Parameters": {"x.$": "$.missing"},
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "T"}],
+                "End": True,
+            }
+        },
+    }
+    result = run_asl(definition, {}, instant, history=False)
+    assert result.status == "TIMED_OUT"
+
+
+def test_simultaneous_failures_leave_no_unretrieved_task_errors() -> None:
+    seen: list[dict[str, Any]] = []
+
+    async def failing(resource: Any, params: Any, ctx: TaskContext) -> Any:
+        from cirrostratus.asl import TaskFailed
+
+        await asyncio.sleep(0)
+        raise TaskFailed("Boom", str(params))
+
+    iterator = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "r", "End": True}}}
+    mapper = {
+        "StartAt": "M",
+        "States": {"M": {"Type": "Map", "ItemProcessor": iterator, "End": True}},
+    }
+    definition = {
+        "StartAt": "P",
+        "States": {"P": {"Type": "Parallel", "Branches": [mapper, mapper], "End": True}},
+    }
+
+    async def main() -> Any:
+        asyncio.get_running_loop().set_exception_handler(lambda loop, context: seen.append(context))
+        result = await compile_definition(definition).execute([1, 2, 3], invoker=failing)
+        await asyncio.sleep(0)
+        return result
+
+    result = asyncio.run(main())
+    import gc
+
+    gc.collect()
+    assert result.error == "Boom"
+    assert seen == []

@@ -107,15 +107,17 @@ class _Checker:
 
     def _query_language(self, where: str | None, spec: dict[str, Any]) -> None:
         lang = spec.get("QueryLanguage", "JSONPath")
-        if lang != "JSONPath":
+        if lang != "JSONPath" and isinstance(lang, str):
             self.add(where, "QueryLanguage", f"'{lang}' is not supported; only JSONPath is")
+        elif lang != "JSONPath":
+            self.add(where, "QueryLanguage", "must be the string JSONPath")
 
     def state(self, where: str, spec: Any, states: dict[str, Any]) -> None:
         if not isinstance(spec, dict):
             self.add(where, None, "a state must be an object with a Type")
             return
         kind = spec.get("Type")
-        if kind not in FIELDS:
+        if not isinstance(kind, str) or kind not in FIELDS:
             self.add(where, "Type", f"unknown state type {kind!r}; use one of {', '.join(FIELDS)}")
             return
         for key in spec:
@@ -130,11 +132,15 @@ class _Checker:
             else:
                 self.add(where, key, f"not a field of a {kind} state")
         self._query_language(where, spec)
+        if "Comment" in spec and not isinstance(spec["Comment"], str):
+            self.add(where, "Comment", "must be a string")
         if FIELDS[kind] >= _FLOW:
             self._flow(where, spec, states)
         self._paths(where, spec)
         for field in ("Parameters", "ResultSelector", "ItemSelector"):
-            if field in spec:
+            if field in spec and not isinstance(spec[field], dict):
+                self.add(where, field, "must be an object (a payload template)")
+            elif field in spec:
                 try:
                     compile_template(spec[field])
                 except ValueError as exc:
@@ -149,7 +155,9 @@ class _Checker:
             self.add(where, "Next", "set either Next or End: true, not both")
         elif not has_next and end is not True:
             self.add(where, "Next", "required: name the next state, or set End: true")
-        if has_next and spec["Next"] not in states:
+        if has_next and not isinstance(spec["Next"], str):
+            self.add(where, "Next", "must be the name of a state")
+        elif has_next and spec["Next"] not in states:
             self.add(where, "Next", f"names '{spec['Next']}', which is not a state here")
 
     def _paths(self, where: str, spec: dict[str, Any]) -> None:
@@ -212,7 +220,7 @@ class _Checker:
             for i, rule in enumerate(choices):
                 check_rule(self.add, where, f"Choices[{i}]", rule, states, top=True)
         default = spec.get("Default")
-        if default is not None and default not in states:
+        if default is not None and (not isinstance(default, str) or default not in states):
             self.add(where, "Default", f"names '{default}', which is not a state here")
 
     def _wait(self, where: str, spec: dict[str, Any], states: dict[str, Any]) -> None:
@@ -314,12 +322,10 @@ def _targets(spec: Any) -> list[str]:
     if not isinstance(spec, dict):
         return []
     out = [spec.get("Next"), spec.get("Default")]
-    for rule in spec.get("Choices") or []:
-        if isinstance(rule, dict):
-            out.append(rule.get("Next"))
-    for catcher in spec.get("Catch") or []:
-        if isinstance(catcher, dict):
-            out.append(catcher.get("Next"))
+    for field in ("Choices", "Catch"):
+        entries = spec.get(field)
+        if isinstance(entries, list):
+            out.extend(entry.get("Next") for entry in entries if isinstance(entry, dict))
     return [t for t in out if isinstance(t, str)]
 
 

@@ -44,16 +44,24 @@ async def run_all(n: int, make: Callable[[int], Awaitable[None]], limit: int) ->
 
     tasks = [asyncio.ensure_future(guarded(i)) for i in range(n)]
     try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-        for task in tasks:
-            if task in done and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        failures = [_failure(t) for t in tasks if t.done()]
+        first = next((exc for exc in failures if exc is not None), None)
+        if first is not None:
+            raise first
     finally:
         pending = [t for t in tasks if not t.done()]
         for task in pending:
             task.cancel()
         if pending:
             await asyncio.wait(pending)
+        for task in tasks:
+            _failure(task)  # retrieve every outcome, so asyncio does not warn about it
+
+
+def _failure(task: asyncio.Future[None]) -> BaseException | None:
+    """The task's exception (marking it retrieved), or None if it succeeded or was cancelled."""
+    return None if task.cancelled() else task.exception()
 
 
 class Parallel(Guarded):

@@ -161,12 +161,14 @@ async def run_machine(start: State, run: Run, scope: Scope, data: Any) -> Any:
         try:
             if state.sync:
                 data, state = state.step(run, scope, data)
-                steps += 1
-                if steps >= YIELD_EVERY:  # let abort() and timeouts in on tight loops
-                    steps = 0
-                    await asyncio.sleep(0)
             else:
                 data, state = await state.astep(run, scope, data)
+            steps += 1
+            if steps >= YIELD_EVERY:
+                # states that never suspend (Pass, Choice, a Catch looping back to a Task whose
+                # invoker returns at once) would starve the loop: let abort() and timeouts in
+                steps = 0
+                await asyncio.sleep(0)
         except StatesError as err:
             if err.state is None and state is not None:
                 err.state = scope.prefix + state.name
