@@ -9,8 +9,8 @@ handles them (Parameters, ResultSelector, ResultPath, Retry, Catch, TimeoutSecon
 
 The message body is the work order: ``{"token.$": "$$.Task.Token", "key.$":
 "$$.Execution.Id", ...payload}``. The payload may hold ``error`` (fail with that error name,
-every attempt or only the first ``fail_times``), ``hang`` (never answer) or ``return`` (answer
-exactly that value). Otherwise the worker answers ``{"echo": payload, "attempt": n}``.
+every attempt or only the first ``fail_times``), ``hang`` (never answer; ``hang_times``: not on
+the first attempts) or ``return`` (answer exactly that value). Otherwise the worker answers ``{"echo": payload, "attempt": n}``.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def respond(body: dict[str, Any], attempts: Counter[str]) -> Any:
     payload = {k: v for k, v in body.items() if k not in ("token", "key")}
     key = str(body.get("key", body.get("token")))
     attempts[key] += 1
-    if payload.get("hang"):
+    if payload.get("hang") or attempts[key] <= int(payload.get("hang_times", 0)):
         return HANG
     error = payload.get("error")
     if error is not None and attempts[key] <= int(payload.get("fail_times", 1_000_000)):
