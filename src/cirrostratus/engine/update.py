@@ -225,9 +225,8 @@ def _chain(
     threshold: int,
 ) -> None:
     """Send the output payload's next payloads (its process chain) to intake."""
-    chain = (f.output or {}).get("process")
-    if not isinstance(chain, list) or len(chain) < 2:
-        return  # not a chain: nothing follows (and no need to validate the output again)
+    if isinstance((f.output or {}).get("process"), dict):
+        return  # a single process block: nothing follows, no need to parse the output again
     try:
         nexts = Payload.from_dict(dict(f.output or {})).next_payloads()
     except PayloadError as exc:
