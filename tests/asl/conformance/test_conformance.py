@@ -109,16 +109,6 @@ KNOWN_BUGS: dict[str, str] = {
     "definition_state_name_too_long": (
         "compile_definition accepts an 81-character state name; the specification allows at most 80"
     ),
-    "path_context_input_path": (
-        "InputPath '$$.Execution.Input.orig' is looked up in the state input, not the context "
-        "object (States.Runtime)"
-    ),
-    "path_context_output_path": (
-        "OutputPath '$$.State.Name' is looked up in the state output, not the context object"
-    ),
-    "wait_seconds_path_context": (
-        "SecondsPath '$$.Execution.Input.s' is looked up in the state input, not the context object"
-    ),
     "path_missing_in_parameters": (
         "a Parameters path that matches nothing fails with States.ParameterPathFailure; Step "
         "Functions (and moto) report States.Runtime, which States.ALL does not catch"
