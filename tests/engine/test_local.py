@@ -209,3 +209,18 @@ def test_serve_runs_services_beside_the_drain_loop(project: Path) -> None:
     assert seen == ["started"]
     record = engine.store.get("test-collection/workflow-mirror/via-service")
     assert record is not None and str(record.state) == "COMPLETED"
+
+
+def test_a_large_payload_crosses_the_intake_as_a_url(project: Path) -> None:
+    big = make_payload("mirror", "big")
+    big["features"][0]["properties"]["notes"] = "x" * 200_000  # over the 120 KB threshold
+    engine = LocalEngine.open(project)
+    engine.submit([big])
+    (message,) = engine.intake.receive(1)
+    body = orjson.loads(message.body)
+    assert set(body) == {"url"} and body["url"].startswith("file://")
+    engine.intake.release_all()
+    report = asyncio.run(engine.run([]))
+    assert report.ok, report.to_json()
+    out = engine.payloads.get_json("test-collection/workflow-mirror/big/output.json")
+    assert len(out["features"][0]["properties"]["notes"]) == 200_000
