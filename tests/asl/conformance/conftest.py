@@ -1,4 +1,10 @@
-"""Fixtures for the ASL conformance corpus: one moto mock per worker process."""
+"""Fixtures for the ASL conformance corpus: one moto mock per worker process.
+
+The mock stays active for the whole session of each xdist worker. moto nests mocks (an inner
+``mock_aws`` neither resets nor unpatches an active outer one), but a ``mock_aws`` object built
+before this session started would carry moto's default config, with Step Functions execution
+off: tests elsewhere should build their mocks inside the test, not at import time.
+"""
 
 from __future__ import annotations
 
