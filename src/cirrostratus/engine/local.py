@@ -27,8 +27,7 @@ from cirrostratus.engine.lock import EngineLock
 from cirrostratus.engine.notify import JsonLinesNotifier, Notifier
 from cirrostratus.engine.process import ProcessResult, process
 from cirrostratus.engine.recovery import recover
-from cirrostratus.engine.report import TERMINAL, RunRecord, RunReport
-from cirrostratus.engine.update import Finished, UpdateResult
+from cirrostratus.engine.report import Progress, RunReport, RunTracker
 from cirrostratus.engine.workflows import WorkflowRegistry
 from cirrostratus.intake import SqliteIntakeQueue
 from cirrostratus.payload import DEFAULT_THRESHOLD, to_transport_bytes
@@ -37,7 +36,6 @@ from cirrostratus.state import SqliteStateStore
 from cirrostratus.storage import open_store
 from cirrostratus.storage.locations import Locations
 
-Progress = Callable[[int, int, dict[str, int]], None]
 Service = Callable[["LocalEngine", asyncio.Event], Awaitable[None]]
 RECEIVE_BATCH = 200
 
@@ -113,7 +111,7 @@ class LocalEngine:
     ) -> RunReport:
         """Run payloads (and the payloads they chain to) to a terminal state."""
         began = time.monotonic()
-        tracker = _Tracker(progress)
+        tracker = RunTracker(progress)
         with self.lock.hold():
             self.submit(payloads, replace=replace)
             async with _Session(self, tracker) as session:
@@ -134,7 +132,7 @@ class LocalEngine:
         the place an HTTP API plugs in (it reads state and submits through this engine).
         """
         began = time.monotonic()
-        tracker = _Tracker(None)
+        tracker = RunTracker(None)
         with self.lock.hold():
             async with _Session(self, tracker) as session:
                 running = [asyncio.ensure_future(service(self, stop)) for service in services]
@@ -160,70 +158,10 @@ def with_replace(payload: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
-class _Tracker:
-    """Builds the run report from what the process and update rules say."""
-
-    def __init__(self, progress: Progress | None) -> None:
-        self.report = RunReport()
-        self.progress = progress
-        self.started: dict[str, float] = {}
-
-    def _record(self, pid: str, workflow: str = "") -> RunRecord:
-        rec = self.report.records.get(pid)
-        if rec is None:
-            if not workflow and "/workflow-" in pid:
-                workflow = pid.split("/workflow-", 1)[1].split("/", 1)[0]
-            rec = self.report.records[pid] = RunRecord(pid, workflow)
-        return rec
-
-    def processed(self, result: ProcessResult, engine: LocalEngine) -> None:
-        for pid in result.started:
-            rec = self._record(pid)
-            rec.state, rec.skipped, rec.error = "PROCESSING", False, None
-            rec.started_at = time.monotonic()
-        for pid in result.failed:
-            rec = self._record(pid)
-            rec.state, rec.error = "FAILED", result.reasons.get(pid)
-        if result.skipped:
-            records = engine.store.get_many(result.skipped)
-            for pid in result.skipped:
-                rec = self._record(pid)
-                found = records.get(pid)
-                rec.state = str(found.state) if found else "UNKNOWN"
-                rec.skipped = True
-                rec.error = found.last_error if found and rec.state != "COMPLETED" else None
-        for rejected in result.invalid:
-            pid = rejected.payload_id or f"(invalid payload #{len(self.report.records) + 1})"
-            rec = self._record(pid)
-            rec.state, rec.error = "INVALID", rejected.error
-        self.tick()
-
-    def settled(self, finished: Finished, result: UpdateResult, took: float) -> None:
-        rec = self._record(finished.payload_id)
-        if result.applied and result.state is not None:
-            rec.state = str(result.state)
-            rec.error = result.error
-        rec.duration_s = took
-        for child in result.next_payloads:
-            child_rec = self._record(child)
-            child_rec.parent = finished.payload_id
-        self.tick()
-
-    def pending(self) -> int:
-        return sum(1 for r in self.report.records.values() if r.state not in TERMINAL)
-
-    def tick(self) -> None:
-        if self.progress is None:
-            return
-        records = self.report.records
-        done = sum(1 for r in records.values() if r.state in TERMINAL)
-        self.progress(done, len(records), dict(self.report.counts()))
-
-
 class _Session:
     """The live parts of a run: worker pools, batch runner, invoker, in-flight executions."""
 
-    def __init__(self, engine: LocalEngine, tracker: _Tracker) -> None:
+    def __init__(self, engine: LocalEngine, tracker: RunTracker) -> None:
         self.engine = engine
         self.tracker = tracker
         self.pool: Any = None
@@ -276,7 +214,7 @@ class _Session:
                 result = self._receive_and_process(min(room, RECEIVE_BATCH))
                 if result is not None:
                     runner.spawn_pending()
-                    self.tracker.processed(result, engine)
+                    self.tracker.processed(result, engine.store)
                     await asyncio.sleep(0)
                     continue
             if runner.inflight:
