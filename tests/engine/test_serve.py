@@ -82,6 +82,7 @@ def test_a_second_engine_on_the_same_project_is_refused(project: Path) -> None:
         )
         assert other.returncode == 1
         assert f"another cirro engine (pid {proc.pid})" in other.stderr
+        assert "Traceback" not in other.stderr
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=30)

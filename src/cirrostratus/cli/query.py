@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -133,9 +132,9 @@ def rerun(ctx: click.Context, /, limit: int, dry_run: bool, submit_only: bool, *
         engine.submit(payloads, replace=True)
         click.echo(f"queued {len(payloads)} payload(s) to run again")
         return
-    from cirrostratus.cli.run import Progress, print_summary
+    from cirrostratus.cli.run import Progress, print_summary, run_engine
 
     with Progress(enabled=True) as progress:
-        report = asyncio.run(engine.run(payloads, replace=True, progress=progress.update))
+        report = run_engine(engine, payloads, True, progress)
     print_summary(report)
     ctx.exit(report.exit_code)

@@ -130,6 +130,18 @@ def print_summary(report: Any, limit: int = 30) -> None:
     )
 
 
+def run_engine(engine: Any, items: list[dict[str, Any]], replace: bool, progress: Progress) -> Any:
+    """Run to the end; another engine on the project is a clear error, not a traceback."""
+    from cirrostratus.engine.lock import EngineBusy
+
+    try:
+        return asyncio.run(engine.run(items, replace=replace, progress=progress.update))
+    except EngineBusy as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        engine.close()
+
+
 @click.command()
 @click.argument("payloads", nargs=-1)
 @click.option("--replace", is_flag=True, help="Run again payloads already COMPLETED or INVALID.")
@@ -156,12 +168,12 @@ def run(
     (a `process` list) run too. Exit 0 when every payload ends COMPLETED, 1 otherwise,
     2 for usage errors.
     """
-    from cirrostratus.engine.local import LocalEngine
+    from cirrostratus.cli.local import open_engine
 
     items = gather_payloads(payloads)
-    engine = LocalEngine.open(ctx.obj.get("project_dir"), concurrency=concurrency)
+    engine = open_engine(ctx, concurrency=concurrency)
     with Progress(enabled=not quiet and not as_json) as progress:
-        report = asyncio.run(engine.run(items, replace=replace, progress=progress.update))
+        report = run_engine(engine, items, replace, progress)
     if as_json:
         import orjson
 
