@@ -7,7 +7,6 @@ import glob
 import os
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import click
@@ -180,6 +179,9 @@ def run(
         click.echo(orjson.dumps(report.to_json()).decode())
     else:
         print_summary(report)
-        where = Path(engine.locations.data_url.removeprefix("file://"))
-        click.echo(f"state: {engine.locations.state_db}   data: {where}")
+        from urllib.parse import unquote
+
+        data = engine.locations.data_url
+        where = unquote(data.removeprefix("file://")) if data.startswith("file://") else data
+        click.echo(f"state: {engine.locations.state_db}   published items: {where}")
     ctx.exit(report.exit_code)
