@@ -42,7 +42,7 @@ find "$work/sample/.cirro/data" -name '*.json' | sort | sed -n 1,5p
 echo "... $(find "$work/sample/.cirro/data" -name '*.json' | wc -l) items in all"
 
 step "4. a payload that fails validation in a task: INVALID, and cirro run exits 1"
-"$python" "$here/examples/make_payloads.py" "$work/bad" --count 0 --invalid 1 >/dev/null
+"$python" "$here/examples/make_payloads.py" "$work/bad" --count 0 --invalid 1 --start 9000 >/dev/null
 if "$cirro" --project "$work/sample" run "$work/bad/*.json"; then
   echo "expected exit code 1" >&2
   exit 1

@@ -1,6 +1,7 @@
 """Generate sample Cirrus payloads (and their small asset files) for the sample project.
 
-    python examples/make_payloads.py OUT_DIR [--count N] [--batch-every K] [--invalid N] [--chain N]
+    python examples/make_payloads.py OUT_DIR [--count N] [--batch-every K] [--invalid N]
+                                             [--chain N] [--start FIRST_ITEM_NUMBER]
 
 Each payload holds one item over a random small scene with one local asset file. Every K-th
 payload asks for copy-assets on Batch; `--invalid` adds payloads whose item has no assets (the
@@ -59,11 +60,12 @@ def main() -> None:
     parser.add_argument("--invalid", type=int, default=0)
     parser.add_argument("--chain", type=int, default=0)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--start", type=int, default=0, help="number of the first item id")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     assets_dir = args.out / "assets"
     assets_dir.mkdir(parents=True, exist_ok=True)
-    n = 0
+    n = args.start
     for i in range(args.count):
         batch = bool(args.batch_every) and i % args.batch_every == 0
         payload = {
@@ -96,7 +98,7 @@ def main() -> None:
         }
         (args.out / f"chain-{n:06d}.json").write_text(json.dumps(payload))
         n += 1
-    print(f"wrote {n} payloads to {args.out}")
+    print(f"wrote {n - args.start} payloads to {args.out}")
 
 
 if __name__ == "__main__":
