@@ -338,3 +338,19 @@ def test_error_names_that_never_match_warn() -> None:
     text = " ".join(p.message for p in found)
     assert "States.Timout is not a States.* error name" in text
     assert "States.Runtime can never be retried or caught" in text
+
+
+def test_state_names_longer_than_80_characters_are_refused() -> None:
+    """The ASL specification caps state names at 80 Unicode characters."""
+    ok, long = "é" * 80, "n" * 81  # characters, not bytes: 80 'é' are 160 bytes of UTF-8
+    assert check_definition({"StartAt": ok, "States": {ok: {"Type": "Succeed"}}}) == []
+    nested = {"StartAt": long, "States": {long: {"Type": "Succeed"}}}
+    definition = {
+        "StartAt": long,
+        "States": {long: {"Type": "Parallel", "Branches": [nested], "End": True}},
+    }
+    with pytest.raises(AslDefinitionError) as info:
+        compile_definition(definition)
+    found = [p for p in info.value.problems if "81 characters" in p.message]
+    assert {p.state for p in found} == {long, f"{long}.Branches[0].{long}"}
+    assert "at most 80" in str(info.value)

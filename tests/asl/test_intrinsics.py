@@ -35,7 +35,7 @@ def ev(text: str, data: Any = DATA) -> Any:
             "literal {} and 'quotes' world",
         ),
         ("States.Format('run {}', $$.Execution.Name)", "run run-1"),
-        ("States.Format('{}', $.list)", "[1,2,2,3]"),
+        ("States.Format('{}', $.list)", "[1, 2, 2, 3]"),
         ("States.StringToJson($.s)", {"x": [1]}),
         ("States.JsonToString($.obj)", '{"a":1}'),
         ("States.Array(1, 'two', $.n, null)", [1, "two", 3, None]),
@@ -92,7 +92,8 @@ def test_array_contains_does_not_confuse_true_and_one() -> None:
         "States.Base64Decode('%%%')",
         "States.Hash('abc', 'SHA-3')",
         "States.JsonMerge($.obj, $.obj, true)",
-        "States.MathAdd(1.5, 1)",
+        "States.MathAdd('1', 1)",
+        "States.MathAdd(true, 1)",
         "States.MathRandom(5, 1)",
         "States.ArrayRange(0, 5000, 1)",
     ],
@@ -121,3 +122,41 @@ def test_runtime_errors_are_intrinsic_failures(text: str) -> None:
 def test_syntax_errors_are_found_at_parse_time(text: str, message: str) -> None:
     with pytest.raises(IntrinsicSyntaxError, match=message.replace("(", r"\(").replace(")", r"\)")):
         parse_intrinsic(text)
+
+
+@pytest.mark.parametrize(
+    ("value", "rendered"),
+    [
+        ({"k": 1}, "{k=1}"),
+        ([1, "a"], "[1, a]"),
+        ({"a": {"b": [1, {"c": None}]}, "d": "x y"}, "{a={b=[1, {c=null}]}, d=x y}"),
+        ([], "[]"),
+        ({}, "{}"),
+        ([True, False, None, 1.5, -2], "[true, false, null, 1.5, -2]"),
+        ("plain", "plain"),
+        (None, "null"),
+        (True, "true"),
+        (2.5, "2.5"),
+    ],
+)
+def test_format_renders_values_as_step_functions_does(value: Any, rendered: str) -> None:
+    """Objects and arrays print Java-style ({k=1}, [1, a]), nested values likewise."""
+    assert ev("States.Format('<{}>', $.v)", {"v": value}) == f"<{rendered}>"
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "total"),
+    [
+        (1.4, 2.6, 4),
+        (2.5, 0, 3),
+        (-2.5, 0, -2),
+        (-2.6, 0, -3),
+        (0.49999999999999994, 0, 0),
+        (3.0, 4, 7),
+        (10**20, 1, 10**20 + 1),
+    ],
+)
+def test_math_add_rounds_non_integers_half_up(a: Any, b: Any, total: int) -> None:
+    """Step Functions rounds each argument to the nearest integer, halves toward +infinity."""
+    result = ev("States.MathAdd($.a, $.b)", {"a": a, "b": b})
+    assert result == total and isinstance(result, int)

@@ -212,7 +212,7 @@ def test_catch_applies_to_raw_input_not_input_path(run_asl: Any, recorder: Any) 
     )
     definition["States"]["after"] = {"Type": "Succeed"}
     result = run_asl(definition, {"sub": {"x": 1}, "top": 2}, recorder({"T": TaskFailed("E")}))
-    assert result.output == {"sub": {"x": 1}, "top": 2, "err": {"Error": "E"}}
+    assert result.output == {"sub": {"x": 1}, "top": 2, "err": {"Error": "E", "Cause": None}}
 
 
 def test_retry_then_catch(run_asl: Any) -> None:
@@ -287,3 +287,32 @@ def test_entered_time_is_the_states_not_the_attempts(run_asl: Any) -> None:
     run_asl(task({"Retry": [{"ErrorEquals": ["E"]}]}), {}, inv, clock)
     assert len({ctx.entered_time for ctx in inv.contexts}) == 1
     assert [ctx.retry_count for ctx in inv.contexts] == [0, 1, 2]
+
+
+@pytest.mark.parametrize(("cause", "caught"), [(None, None), ("", ""), ("why", "why")])
+def test_catch_output_always_has_error_and_cause(
+    run_asl: Any, recorder: Any, cause: str | None, caught: str | None
+) -> None:
+    """Step Functions hands a Catch both fields; a task failure without a cause gives null."""
+    definition = task({"Catch": [{"ErrorEquals": ["States.ALL"], "Next": "after"}]})
+    definition["States"]["after"] = {"Type": "Succeed"}
+    result = run_asl(definition, {}, recorder({"T": TaskFailed("E", cause)}))
+    assert result.output == {"Error": "E", "Cause": caught}
+
+
+def test_catch_of_a_fail_state_without_cause_gives_an_empty_cause(run_asl: Any) -> None:
+    """A Fail state with no Cause reaches a Catch as Cause "" (and the execution's own cause
+    stays absent when nothing catches it)."""
+    branch = {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "NoCause"}}}
+    catch = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.err", "Next": "H"}]
+    definition = {
+        "StartAt": "P",
+        "States": {
+            "P": {"Type": "Parallel", "Branches": [branch], "Catch": catch, "End": True},
+            "H": {"Type": "Pass", "End": True},
+        },
+    }
+    result = run_asl(definition, {"keep": 1})
+    assert result.output == {"keep": 1, "err": {"Error": "NoCause", "Cause": ""}}
+    uncaught = run_asl(branch, {})
+    assert (uncaught.status, uncaught.error, uncaught.cause) == ("FAILED", "NoCause", None)

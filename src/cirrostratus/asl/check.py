@@ -17,6 +17,9 @@ from cirrostratus.asl.paths import PathSyntaxError, parse_path, parse_reference_
 from cirrostratus.asl.templates import compile_template
 from cirrostratus.asl.timeutil import parse_timestamp
 
+MAX_STATE_NAME = 80
+"""The ASL specification: state names MUST be at most 80 Unicode characters."""
+
 _COMMON = {"Type", "Comment", "QueryLanguage"}
 _IO = {"InputPath", "OutputPath"}
 _FLOW = {"Next", "End"}
@@ -81,6 +84,13 @@ class _Checker:
         elif start not in states:
             self.add(where, "StartAt", f"names '{start}', which is not one of the States")
         for name, spec in states.items():
+            if len(name) > MAX_STATE_NAME:
+                self.add(
+                    f"{prefix}{name}",
+                    None,
+                    f"the state name is {len(name)} characters long; the specification allows "
+                    f"at most {MAX_STATE_NAME}: shorten it (and every Next that names it)",
+                )
             self.state(f"{prefix}{name}", spec, states)
         if isinstance(start, str) and start in states:
             self._reachability(prefix, start, states)

@@ -48,24 +48,32 @@ class TaskFailed(Exception):
 
 
 class StatesError(Exception):
-    """A state failed with `error` (an ASL error name); Retry and Catch match on it."""
+    """A state failed with `error` (an ASL error name); Retry and Catch match on it.
 
-    def __init__(self, error: str, cause: str | None = None) -> None:
+    `missing_cause` is what the error output's "Cause" holds when there is no cause: Step
+    Functions always hands a Catch both fields, binding "" when a Fail state gave no Cause,
+    and null when a task failure was reported without one.
+    """
+
+    def __init__(
+        self, error: str, cause: str | None = None, *, missing_cause: str | None = None
+    ) -> None:
         super().__init__(f"{error}: {cause}" if cause else error)
         self.error = error
         self.cause = cause
+        self.missing_cause = missing_cause
         self.state: str | None = None  # path of the state that raised it, set on the way out
 
     @property
     def terminal(self) -> bool:
         return self.error in TERMINAL_ERRORS
 
-    def output(self) -> dict[str, str]:
-        """The error output a Catch hands to its next state."""
-        out = {"Error": self.error}
-        if self.cause is not None:
-            out["Cause"] = self.cause
-        return out
+    def output(self) -> dict[str, str | None]:
+        """The error output a Catch hands to its next state: always both fields."""
+        return {
+            "Error": self.error,
+            "Cause": self.missing_cause if self.cause is None else self.cause,
+        }
 
 
 def error_matches(patterns: frozenset[str] | tuple[str, ...], error: str) -> bool:

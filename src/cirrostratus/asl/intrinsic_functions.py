@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import random
 import re
 import uuid
@@ -152,9 +153,24 @@ def math_random(start: Any, end: Any, seed: Any = None) -> int:
     return rng.randrange(int(start), int(end))
 
 
+def _round_half_up(value: float) -> int:
+    """Java's Math.round, which Step Functions uses: the nearest integer, halves toward
+    positive infinity (2.5 -> 3, -2.5 -> -2). `value - floor(value)` is exact for floats, so
+    0.49999999999999994 rounds to 0 (a naive floor(value + 0.5) would give 1)."""
+    whole = math.floor(value)
+    return whole + 1 if value - whole >= 0.5 else whole
+
+
 def math_add(a: Any, b: Any) -> int:
-    _need(_is_int(a) and _is_int(b), "States.MathAdd: both arguments must be integers")
-    return int(a) + int(b)
+    """The sum of two numbers; non-integers are first rounded to the nearest integer, as
+    Step Functions does (States.MathAdd(1.4, 2.6) is 1 + 3 = 4)."""
+    numbers = all(
+        (isinstance(v, int) and not isinstance(v, bool))
+        or (isinstance(v, float) and math.isfinite(v))
+        for v in (a, b)
+    )
+    _need(numbers, "States.MathAdd: both arguments must be numbers")
+    return _round_half_up(a) + _round_half_up(b)
 
 
 def string_split(text: Any, delimiters: Any) -> list[str]:

@@ -246,9 +246,16 @@ def _render(template: list[str | None], values: list[Any]) -> str:
 
 
 def _format_value(value: Any) -> str:
+    """How Step Functions (a Java service) prints a value into a States.Format template:
+    strings bare, objects as `{k=v, k2=v2}` and arrays as `[1, a]` (Java's toString, nested
+    values printed the same way), other scalars as JSON (`1`, `1.5`, `true`, `null`)."""
     if isinstance(value, str):
         return value
-    return json.dumps(value, separators=(",", ":"))
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={_format_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_format_value(v) for v in value) + "]"
+    return json.dumps(value)
 
 
 def _format(template: Any, *values: Any) -> str:

@@ -178,7 +178,8 @@ class Fail(State):
                 raise StatesError(
                     RUNTIME, f"{field} of state '{path}' must select a string, got {preview(value)}"
                 )
-        err = StatesError(error or "", cause)  # no Error: the execution's error is empty, as on AWS
+        # No Error: the execution's error is empty, as on AWS; no Cause: a Catch sees "".
+        err = StatesError(error or "", cause, missing_cause="")
         err.state = path
         raise err
 
