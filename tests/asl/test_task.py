@@ -269,7 +269,9 @@ def test_heartbeat(run_asl: Any) -> None:
     clock = VirtualClock()
     spec = {"TimeoutSeconds": 100, "HeartbeatSeconds": 10}
     silent = run_asl(task(spec), {}, slow(30, clock), clock)
-    assert silent.error == "States.HeartbeatTimeout"
+    assert silent.error == "States.Timeout"  # as AWS reports a missed heartbeat
+    assert (silent.stop - silent.start).total_seconds() == 10
+    assert "TaskTimedOut" in [e.type for e in silent.history]
     beating = run_asl(task(spec), {}, slow(30, clock, beats=5), clock)
     assert beating.status == "SUCCEEDED"
 
@@ -316,3 +318,40 @@ def test_catch_of_a_fail_state_without_cause_gives_an_empty_cause(run_asl: Any) 
     assert result.output == {"keep": 1, "err": {"Error": "NoCause", "Cause": ""}}
     uncaught = run_asl(branch, {})
     assert (uncaught.status, uncaught.error, uncaught.cause) == ("FAILED", "NoCause", None)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "limits", "caught"),
+    [
+        ("States.HeartbeatTimeout", {"HeartbeatSeconds": 5}, True),
+        ("States.HeartbeatTimeout", {"TimeoutSeconds": 5}, False),
+        ("States.Timeout", {"HeartbeatSeconds": 5}, True),
+        ("States.TaskFailed", {"HeartbeatSeconds": 5}, False),
+    ],
+)
+def test_heartbeat_timeout_is_states_timeout_that_heartbeat_catchers_also_match(
+    run_asl: Any, pattern: str, limits: dict[str, Any], caught: bool
+) -> None:
+    """A missed heartbeat reports States.Timeout; a States.HeartbeatTimeout catcher picks out
+    missed heartbeats only, so they can be handled apart from tasks that are merely slow."""
+    clock = VirtualClock()
+    spec = {**limits, "Catch": [{"ErrorEquals": [pattern], "Next": "after"}]}
+    definition = task(spec)
+    definition["States"]["after"] = {"Type": "Pass", "End": True}
+    result = run_asl(definition, {}, slow(60, clock), clock)
+    if caught:
+        assert result.status == "SUCCEEDED"
+        assert result.output["Error"] == "States.Timeout"
+    else:
+        assert (result.status, result.error) == ("FAILED", "States.Timeout")
+
+
+def test_retry_on_heartbeat_timeout(run_asl: Any) -> None:
+    clock = VirtualClock()
+    spec = {
+        "HeartbeatSeconds": 2,
+        "Retry": [{"ErrorEquals": ["States.HeartbeatTimeout"], "MaxAttempts": 1}],
+    }
+    result = run_asl(task(spec), {}, slow(60, clock), clock)
+    assert result.error == "States.Timeout"
+    assert (result.stop - result.start).total_seconds() == 2 + 1 + 2

@@ -53,15 +53,25 @@ class StatesError(Exception):
     `missing_cause` is what the error output's "Cause" holds when there is no cause: Step
     Functions always hands a Catch both fields, binding "" when a Fail state gave no Cause,
     and null when a task failure was reported without one.
+
+    `also` is one more name a Retrier or Catcher may match it by, though it reports as
+    `error`: a missed heartbeat reports States.Timeout (as AWS's execution history does) yet
+    is also matched by States.HeartbeatTimeout, so it can be handled apart from a slow task.
     """
 
     def __init__(
-        self, error: str, cause: str | None = None, *, missing_cause: str | None = None
+        self,
+        error: str,
+        cause: str | None = None,
+        *,
+        missing_cause: str | None = None,
+        also: str | None = None,
     ) -> None:
         super().__init__(f"{error}: {cause}" if cause else error)
         self.error = error
         self.cause = cause
         self.missing_cause = missing_cause
+        self.also = also
         self.state: str | None = None  # path of the state that raised it, set on the way out
 
     @property
@@ -76,15 +86,17 @@ class StatesError(Exception):
         }
 
 
-def error_matches(patterns: frozenset[str] | tuple[str, ...], error: str) -> bool:
-    """Does a Retrier/Catcher's ErrorEquals list match `error`?
+def error_matches(
+    patterns: frozenset[str] | tuple[str, ...], error: str, also: str | None = None
+) -> bool:
+    """Does a Retrier/Catcher's ErrorEquals list match `error` (or its extra name `also`)?
 
     States.ALL matches everything except the terminal errors; States.TaskFailed matches
     everything except States.Timeout (and the terminal errors), as AWS documents.
     """
     if error in TERMINAL_ERRORS:
         return False
-    if error in patterns or ALL in patterns:
+    if error in patterns or ALL in patterns or (also is not None and also in patterns):
         return True
     return TASK_FAILED in patterns and error != TIMEOUT
 

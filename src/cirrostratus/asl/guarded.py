@@ -106,7 +106,7 @@ class Guarded(State):
         to the catchers, later retriers are not consulted (as on AWS).
         """
         for index, retrier in enumerate(self.retriers):
-            if error_matches(retrier.errors, err.error):
+            if error_matches(retrier.errors, err.error, err.also):
                 if attempts[index] >= retrier.max_attempts:
                     return None
                 delay = retrier.delay(attempts[index])
@@ -116,7 +116,7 @@ class Guarded(State):
 
     def catch(self, run: Run, raw: Any, err: StatesError, path: str) -> tuple[Any, State | None]:
         for catcher in self.catchers:
-            if error_matches(catcher.errors, err.error):
+            if error_matches(catcher.errors, err.error, err.also):
                 if catcher.discard:
                     out = raw
                 else:

@@ -138,7 +138,8 @@ class Task(Guarded):
 async def _guard(
     run: Run, call: Any, context: TaskContext, timeout: float | None, heartbeat: float | None
 ) -> Any:
-    """Await `call`, failing with States.Timeout / States.HeartbeatTimeout on the run's clock."""
+    """Await `call`, failing with States.Timeout when it runs past `timeout` or goes
+    `heartbeat` seconds without a heartbeat, on the run's clock."""
     clock = run.clock
     start = clock.now()
     last_beat: list[datetime] = [start]
@@ -173,4 +174,6 @@ async def _guard(
     name = dog.result()
     if name == TIMEOUT:
         raise StatesError(TIMEOUT, f"the task did not finish within {timeout:g} seconds")
-    raise StatesError(HEARTBEAT_TIMEOUT, f"no heartbeat for {heartbeat:g} seconds")
+    # Step Functions reports a missed heartbeat as States.Timeout (its history shows
+    # TaskTimedOut with that error); States.HeartbeatTimeout only selects it in Retry/Catch.
+    raise StatesError(TIMEOUT, f"no heartbeat for {heartbeat:g} seconds", also=HEARTBEAT_TIMEOUT)
