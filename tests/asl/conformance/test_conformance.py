@@ -85,30 +85,6 @@ SEQUENTIAL = [c for c in CASES if c.moto_differs is None and _sequential(c)]
 # difference. They run as non-strict xfail so the suite stays green while the fix is pending;
 # a fixed case shows up as XPASS in the summary and its entry should then be removed.
 KNOWN_BUGS: dict[str, str] = {
-    "catch_fail_without_cause": (
-        "the error object caught from a Fail state without Cause is {'Error': 'NoCause'}; "
-        "moto (which mirrors Step Functions here) gives {'Error': 'NoCause', 'Cause': ''}"
-    ),
-    "task_catch_whole_error_object": (
-        "the error object caught from a Task failure without cause is {'Error': 'E'}; moto "
-        "gives {'Error': 'E', 'Cause': null}: the error output always has both fields"
-    ),
-    "task_heartbeat_timeout": (
-        "a missed heartbeat fails with States.HeartbeatTimeout; Step Functions reports "
-        "States.Timeout (the developer guide: 'ran longer than TimeoutSeconds, or failed to "
-        "send a heartbeat for longer than HeartbeatSeconds'), and moto, which copies it, agrees"
-    ),
-    "intrinsic_format_object_argument": (
-        "States.Format renders an object argument as JSON ('{\"k\":1}') and an array as "
-        "'[1,\"a\"]'; Step Functions (and moto, which copies it) render '{k=1}' and '[1, a]'"
-    ),
-    "intrinsic_math_add_rounds": (
-        "States.MathAdd(1.4, 2.6) fails with States.IntrinsicFailure ('both arguments must be "
-        "integers'); Step Functions rounds non-integer arguments to the nearest integer (4)"
-    ),
-    "definition_state_name_too_long": (
-        "compile_definition accepts an 81-character state name; the specification allows at most 80"
-    ),
     "path_missing_in_parameters": (
         "a Parameters path that matches nothing fails with States.ParameterPathFailure; Step "
         "Functions (and moto) report States.Runtime, which States.ALL does not catch"
