@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from cirrostratus.asl import TaskContext, VirtualClock, compile_definition
+from cirrostratus.asl import TaskContext, TaskFailed, VirtualClock, compile_definition
 
 TASK = {
     "StartAt": "T",
@@ -290,7 +290,7 @@ def test_abort_during_a_timed_task_leaves_nothing_running() -> None:
 
 def test_a_catch_loop_that_never_suspends_can_still_be_aborted() -> None:
     async def instant(resource: Any, params: Any, ctx: TaskContext) -> Any:
-        return params
+        raise TaskFailed("Broken", "fails at once, without ever suspending")
 
     definition = {
         "StartAt": "T",
@@ -298,7 +298,6 @@ def test_a_catch_loop_that_never_suspends_can_still_be_aborted() -> None:
             "T": {
                 "Type": "Task",
                 "Resource": "r",
-                "Parameters": {"x.$": "$.missing"},
                 "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "T"}],
                 "End": True,
             }

@@ -102,7 +102,7 @@ def test_input_is_never_mutated(run_asl: Any) -> None:
     [
         ({"Type": "Pass", "InputPath": "$.missing"}, "States.Runtime"),
         ({"Type": "Pass", "OutputPath": "$.missing"}, "States.Runtime"),
-        ({"Type": "Pass", "Parameters": {"x.$": "$.missing"}}, "States.ParameterPathFailure"),
+        ({"Type": "Pass", "Parameters": {"x.$": "$.missing"}}, "States.Runtime"),
         (
             {"Type": "Pass", "Parameters": {"x.$": "States.ArrayLength($.s)"}},
             "States.IntrinsicFailure",

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from cirrostratus.asl.errors import PARAMETER_PATH_FAILURE, StatesError
+from cirrostratus.asl.errors import RUNTIME, StatesError
 from cirrostratus.asl.intrinsics import is_intrinsic, parse_intrinsic
 from cirrostratus.asl.paths import PathMissing, parse_path
 
@@ -97,8 +97,10 @@ def _dynamic(key: str, text: str) -> Builder:
 
 
 def _path_failure(key: str, path: str, data: Any) -> StatesError:
+    # Step Functions reports this as States.Runtime (not the specification's
+    # States.ParameterPathFailure), which States.ALL does not catch: what fails there must fail here
     return StatesError(
-        PARAMETER_PATH_FAILURE,
+        RUNTIME,
         f"The JSONPath '{path}' specified for the field '{key}' could not be found in the "
         f"input '{preview(data)}'",
     )

@@ -81,13 +81,16 @@ def _sequential(case: Case) -> bool:
 
 SEQUENTIAL = [c for c in CASES if c.moto_differs is None and _sequential(c)]
 
-# Cases our interpreter gets wrong today, each reported to the asl package with the exact
-# difference. They run as non-strict xfail so the suite stays green while the fix is pending;
-# a fixed case shows up as XPASS in the summary and its entry should then be removed.
-KNOWN_BUGS: dict[str, str] = {
-    "path_missing_in_parameters": (
-        "a Parameters path that matches nothing fails with States.ParameterPathFailure; Step "
-        "Functions (and moto) report States.Runtime, which States.ALL does not catch"
+# Cases our interpreter gets wrong today, each with the exact difference (none at present).
+# They run as strict xfail: a case that starts passing fails the suite until its entry goes.
+KNOWN_BUGS: dict[str, str] = {}
+
+# moto deviations that show only when its threads happen to interleave one way: ours is still
+# held to the specification, but whether moto differs on a given run is not a stable fact.
+MOTO_TIMING_DEPENDENT: dict[str, str] = {
+    "task_retry_then_succeed": (
+        "moto reuses the task token across retries, so its retry fails or succeeds depending "
+        "on thread timing; a loaded machine sometimes lets it succeed"
     ),
 }
 
@@ -97,7 +100,7 @@ def _params(cases: list[Case]) -> list[Any]:
         pytest.param(
             case,
             id=case.id,
-            marks=[pytest.mark.xfail(reason=KNOWN_BUGS[case.id], strict=False)]
+            marks=[pytest.mark.xfail(reason=KNOWN_BUGS[case.id], strict=True)]
             if case.id in KNOWN_BUGS
             else [],
         )
@@ -255,6 +258,8 @@ def test_conformance(case: Case, moto_runner: MotoRunner) -> None:
 def test_moto_still_differs(case: Case, moto_runner: MotoRunner) -> None:
     """A documented moto deviation must still be real, or the case should drop it."""
     assert case.expect is not None
+    if case.id in MOTO_TIMING_DEPENDENT:
+        pytest.skip(MOTO_TIMING_DEPENDENT[case.id])
     moto = run_moto(moto_runner, case)
     assert differences(case.expect, moto), (
         f"{case.id}: moto now agrees with the specification ({json.dumps(case.expect)}); "
