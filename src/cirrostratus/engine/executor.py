@@ -142,7 +142,7 @@ class LocalRunner:
                 invoker=self.invoker,
                 name=execution_id,
                 execution_id=execution_id,
-                history=self.history is not None,
+                history=True,  # the caught `$.error` of a Cirrus workflow is read from it
             )
             finished = finished_from(payload.id, execution_id, result)
             if self.history is not None and result.history:

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -30,11 +29,9 @@ class RunRecord:
     error: str | None = None
     parent: str | None = None
     skipped: bool = False
-    started_at: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        data.pop("started_at")
         if data["duration_s"] is not None:
             data["duration_s"] = round(data["duration_s"], 4)
         return data
@@ -73,7 +70,6 @@ class RunTracker:
     def __init__(self, progress: Progress | None) -> None:
         self.report = RunReport()
         self.progress = progress
-        self.started: dict[str, float] = {}
 
     def _record(self, pid: str, workflow: str = "") -> RunRecord:
         rec = self.report.records.get(pid)
@@ -87,7 +83,6 @@ class RunTracker:
         for pid in result.started:
             rec = self._record(pid)
             rec.state, rec.skipped, rec.error = "PROCESSING", False, None
-            rec.started_at = time.monotonic()
         for pid in result.failed:
             rec = self._record(pid)
             rec.state, rec.error = "FAILED", result.reasons.get(pid)
