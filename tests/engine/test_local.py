@@ -224,3 +224,31 @@ def test_a_large_payload_crosses_the_intake_as_a_url(project: Path) -> None:
     assert report.ok, report.to_json()
     out = engine.payloads.get_json("test-collection/workflow-mirror/big/output.json")
     assert len(out["features"][0]["properties"]["notes"]) == 200_000
+
+
+def test_builtin_publish_only_workflow(project: Path) -> None:
+    payload = make_payload("publish-only", "p1")
+    payload["features"][0]["links"] = [{"rel": "self", "href": "s3://old/place.json"}]
+    engine, report = run(project, [payload])
+    assert report.ok, report.to_json()
+    item_path = project / ".cirro/data/test-collection/2024/7/p1/p1.json"
+    item = orjson.loads(item_path.read_bytes())
+    assert [ln["href"] for ln in item["links"] if ln["rel"] == "self"] == [item_path.as_uri()]
+    created = item["properties"]["created"]
+    # publishing again keeps `created` from the copy already there and moves `updated`
+    _, again = run(project, [payload], replace=True)
+    assert again.ok
+    item2 = orjson.loads(item_path.read_bytes())
+    assert item2["properties"]["created"] == created
+    assert item2["properties"]["updated"] >= item["properties"]["updated"]
+    record = engine.store.get("test-collection/workflow-publish-only/p1")
+    assert record is not None and record.outputs == (item_path.as_uri(),)
+
+
+def test_publish_without_a_path_template_fails_clearly(project: Path) -> None:
+    payload = make_payload("publish-only", "p2")
+    del payload["process"]["upload_options"]["path_template"]
+    _, report = run(project, [payload])
+    (rec,) = report.records.values()
+    assert rec.state == "FAILED"
+    assert rec.error is not None and "path_template is required" in rec.error
