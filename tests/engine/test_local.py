@@ -14,6 +14,7 @@ import orjson
 
 from cirrostratus.engine.local import LocalEngine
 from cirrostratus.engine.report import RunReport
+from cirrostratus.runtime import read_logs
 
 from .conftest import make_payload
 
@@ -79,6 +80,11 @@ def test_batch_only_task_runs_through_pre_and_post_batch(project: Path) -> None:
     assert report.ok, report.to_json()
     out = engine.payloads.get_json("test-collection/workflow-batchy/b1/output.json")
     assert out["features"][0]["properties"]["batched"] == "job"
+    # what the job printed is filed under the execution, beside the lambda logs
+    record = engine.store.get("test-collection/workflow-batchy/b1")
+    assert record is not None and record.execution_id is not None
+    logs = list(read_logs(engine.locations.logs_dir, execution_id=record.execution_id))
+    assert any(r["function"] == "batch:batchy" and r["message"] == "batchy done" for r in logs)
 
 
 def test_replace_semantics(project: Path) -> None:

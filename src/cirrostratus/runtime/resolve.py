@@ -18,8 +18,11 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
+
 from cirrostratus.runtime.batch import BatchRunner
 from cirrostratus.runtime.errors import RUNTIME, TaskFailed
+from cirrostratus.runtime.logs import batch_log_path
 from cirrostratus.runtime.names import function_ref
 from cirrostratus.runtime.pool import LambdaPool
 
@@ -43,7 +46,14 @@ def make_invoker(
                 raise TaskFailed(
                     RUNTIME, "this run has no Batch runner; batch:submitJob.sync is unavailable"
                 )
-            return await batch_runner.submit_job(parameters if isinstance(parameters, dict) else {})
+            params = parameters if isinstance(parameters, dict) else {}
+            try:
+                job = await batch_runner.submit_job(params)
+            except TaskFailed as exc:
+                _keep_job_logs(lambda_pool, batch_runner, _cause_json(exc.cause), execution_id)
+                raise
+            _keep_job_logs(lambda_pool, batch_runner, job, execution_id)
+            return job
         if isinstance(resource, str) and resource.startswith("arn:aws:states:::"):
             raise TaskFailed(RUNTIME, _unsupported(resource))
         name = function_ref(resource)
@@ -92,3 +102,32 @@ def _unsupported(resource: Any) -> str:
         f"(Fn::GetAtt [name, Arn], !GetAtt name.Arn, a Lambda ARN), {LAMBDA_INVOKE} and "
         f"{BATCH_SUBMIT_SYNC}"
     )
+
+
+def _cause_json(cause: str | None) -> Any:
+    try:
+        return orjson.loads(cause or "")
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _keep_job_logs(
+    pool: LambdaPool, runner: BatchRunner, job: Any, execution_id: str | None
+) -> None:
+    """File a finished job's log streams under its execution, beside the lambda logs, so
+    `cirro payload logs` shows what the Batch job printed too (function `batch:<job name>`)."""
+    if execution_id is None or not isinstance(job, dict):
+        return
+    name = f"batch:{job.get('JobName') or job.get('JobDefinition') or 'job'}"
+    when = (job.get("StoppedAt") or job.get("CreatedAt") or 0) / 1000
+    for attempt in job.get("Attempts") or [{"Container": job.get("Container") or {}}]:
+        stream = (attempt.get("Container") or {}).get("LogStreamName")
+        if not stream:
+            continue
+        try:
+            text = batch_log_path(runner.logs_dir, stream).read_text(errors="replace")
+        except OSError:
+            continue
+        lines = [[when, stream, line] for line in text.splitlines()]
+        pool.sink.add(name, job.get("JobId"), execution_id, lines)
+    pool.flush_logs()
