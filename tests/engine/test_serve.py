@@ -68,21 +68,35 @@ def test_serve_drains_submitted_payloads_and_stops_cleanly(project: Path) -> Non
     assert "stopped after" in err
 
 
-def test_a_second_engine_on_the_same_project_is_refused(project: Path) -> None:
+def test_run_hands_payloads_to_a_serving_engine(project: Path) -> None:
     proc = serve(project)
     try:
-        wait_for(lambda: (project / ".cirro/engine.lock").exists(), 30, "the engine lock")
-        time.sleep(0.5)
+        wait_for(lambda: LocalEngine.open(project).lock.holder() is not None, 30, "the lock")
         payload = project / "p.json"
-        payload.write_text(json.dumps(make_payload("mirror", "x")))
+        payload.write_text(json.dumps([make_payload("mirror", "x"), make_payload("invalid", "y")]))
         other = subprocess.run(
-            [*CIRRO, "--project", str(project), "run", str(payload)],
+            [*CIRRO, "--project", str(project), "run", "--json", str(payload)],
             capture_output=True,
             text=True,
+            timeout=120,
         )
-        assert other.returncode == 1
-        assert f"another cirro engine (pid {proc.pid})" in other.stderr
+        assert f"engine pid {proc.pid} is serving this project" in other.stderr
         assert "Traceback" not in other.stderr
+        assert other.returncode == 1  # one of the two ends INVALID
+        summary = json.loads(other.stdout.strip().splitlines()[-1])
+        states = {r["payload_id"]: r["state"] for r in summary["payloads"]}
+        assert states == {
+            "test-collection/workflow-mirror/x": "COMPLETED",
+            "test-collection/workflow-invalid/y": "INVALID",
+        }
+        again = subprocess.run(
+            [*CIRRO, "--project", str(project), "run", "--json", str(payload)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        skipped = json.loads(again.stdout.strip().splitlines()[-1])["payloads"]
+        assert all(r["skipped"] for r in skipped)  # already ended: not sent again
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=30)

@@ -130,13 +130,20 @@ def print_summary(report: Any, limit: int = 30) -> None:
 
 
 def run_engine(engine: Any, items: list[dict[str, Any]], replace: bool, progress: Progress) -> Any:
-    """Run to the end; another engine on the project is a clear error, not a traceback."""
+    """Run to the end here — or, when `cirro serve` runs the project, hand the payloads to it
+    and follow them to the end."""
+    from cirrostratus.engine.handoff import hand_over
     from cirrostratus.engine.lock import EngineBusy
 
     try:
         return asyncio.run(engine.run(items, replace=replace, progress=progress.update))
-    except EngineBusy as exc:
-        raise CliError(str(exc)) from None
+    except EngineBusy:
+        click.echo(
+            f"engine pid {engine.lock.holder()} is serving this project: handing the "
+            "payloads to it and following them",
+            err=True,
+        )
+        return hand_over(engine, items, replace=replace, progress=progress.update)
     finally:
         engine.close()
 
