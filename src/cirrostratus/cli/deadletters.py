@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 
 from cirrostratus.cli import AliasedGroup
 from cirrostratus.cli.local import echo_json, locations
 
+if TYPE_CHECKING:
+    from cirrostratus.intake import SqliteIntakeQueue
 
-def _queue(ctx: click.Context):  # type: ignore[no-untyped-def]
+
+def _queue(ctx: click.Context) -> SqliteIntakeQueue:
     from cirrostratus.intake import SqliteIntakeQueue
 
     return SqliteIntakeQueue(locations(ctx).intake_db)

@@ -33,7 +33,7 @@ def hand_over(
     store: StateStore = engine.store
     to_send: list[dict[str, Any]] = []
     watched: dict[str, str | None] = {}  # payload id → the execution it had before
-    ids = []
+    parsed: list[Payload] = []
     for raw in payloads:
         try:
             payload = Payload.from_dict(raw)
@@ -42,9 +42,9 @@ def hand_over(
             rec.error = f"PayloadError: {exc}"
             report.records[rec.payload_id] = rec
             continue
-        ids.append(payload)
-    before = store.get_many([p.id for p in ids])
-    for payload in ids:
+        parsed.append(payload)
+    before = store.get_many([p.id for p in parsed])
+    for payload in parsed:
         if payload.id in report.records:
             continue  # the same payload twice: the intake would drop the second
         rec = report.records[payload.id] = RunRecord(payload.id, payload.workflow)

@@ -227,7 +227,8 @@ class _Session:
         await runner.finish()
 
     def _receive_and_process(self, count: int) -> ProcessResult | None:
-        engine = self.engine
+        engine, runner = self.engine, self.runner
+        assert runner is not None
         messages = engine.intake.receive(count)
         if not messages:
             return None
@@ -236,12 +237,11 @@ class _Session:
                 messages,
                 store=engine.store,
                 payload_store=engine.payloads,
-                runner=self.runner,  # type: ignore[arg-type]
+                runner=runner,
                 intake=engine.intake,
             )
         except BaseException:
-            assert self.runner is not None
-            self.runner.drop_pending()  # their messages come back after the lease
+            runner.drop_pending()  # their messages come back after the lease
             raise
 
     def _intake_empty(self) -> bool:
