@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 import orjson
 
 from cirrostratus.asl import ExecutionResult, Invoker, StateMachine, state_spans
+from cirrostratus.engine import faults
 from cirrostratus.engine.history import HistoryStore
 from cirrostratus.engine.notify import Notifier
 from cirrostratus.engine.protocols import PayloadWriter
@@ -184,6 +185,7 @@ class LocalRunner:
                     if doc is not None and f.execution_id is not None
                 ]
             )
+        faults.point("mid_flush")
         return update(
             [f for f, _, _ in batch],
             store=self.store,

@@ -33,6 +33,7 @@ from typing import Any
 
 import orjson
 
+from cirrostratus.engine import faults
 from cirrostratus.engine.protocols import PayloadWriter, WorkflowRunner
 from cirrostratus.intake import IntakeQueue, Message
 from cirrostratus.payload import (
@@ -245,6 +246,7 @@ def process(
         Transition.claim(p.id, ex, replace=replace or p.replace) for p, _, ex in claims
     ]
     outcomes = run(transitions)[len(marks) :] if transitions else []
+    faults.point("after_claim")
 
     claimed: list[tuple[Payload, _Delivery, str]] = []
     for (payload, delivery, ex), outcome in zip(claims, outcomes, strict=True):
@@ -279,6 +281,7 @@ def process(
         result.executions[payload.id] = ex
     if settle:
         run(settle)
+        faults.point("after_start")
 
     if intake is not None:
         done = [d.message.receipt for d in deliveries if d.message and d.retry_error is None]

@@ -28,6 +28,7 @@ from typing import Any
 
 import orjson
 
+from cirrostratus.engine import faults
 from cirrostratus.engine.notify import FAILED, INVALID, PUBLISHED, Notifier
 from cirrostratus.engine.process import put_many
 from cirrostratus.engine.protocols import PayloadWriter
@@ -202,6 +203,7 @@ def update(
     if problems:  # nothing changed yet: the caller may retry the whole batch
         raise problems[0]
     outcomes = (apply or store.apply)([t for t, _ in planned])
+    faults.point("after_complete_commit")
 
     results: list[UpdateResult] = []
     for f, (t, error), outcome in zip(batch, planned, outcomes, strict=True):
