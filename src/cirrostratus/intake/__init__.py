@@ -4,7 +4,14 @@
 queue with its dead-letter queue. See docs/state.md.
 """
 
-from cirrostratus.intake.model import Body, DeadLetter, IntakeError, Message, QueueCounts
+from cirrostratus.intake.model import (
+    Body,
+    DeadLetter,
+    IntakeError,
+    Message,
+    QueueCounts,
+    Waiting,
+)
 from cirrostratus.intake.protocol import IntakeQueue
 from cirrostratus.intake.sqlite import (
     DEFAULT_MAX_RECEIVES,
@@ -24,4 +31,5 @@ __all__ = [
     "Message",
     "QueueCounts",
     "SqliteIntakeQueue",
+    "Waiting",
 ]

@@ -75,3 +75,26 @@ class QueueCounts:
             "delayed": self.delayed,
             "dead": self.dead,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """A message waiting in the intake for the payload it carries (QUEUED): how often it was
+    delivered, and whether an engine holds it now (`leased`)."""
+
+    message_id: str
+    payload_id: str
+    receive_count: int
+    sent: float  # epoch seconds
+    leased: bool
+    last_error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "message_id": self.message_id,
+            "payload_id": self.payload_id,
+            "receive_count": self.receive_count,
+            "sent": self.sent,
+            "leased": self.leased,
+            "last_error": self.last_error,
+        }

@@ -17,7 +17,13 @@ from cirrostratus.intake.model import Body, DeadLetter, Message, QueueCounts
 class IntakeQueue(Protocol):
     def send(self, body: Body, *, delay: float = 0) -> str: ...
 
-    def send_batch(self, bodies: Iterable[Body], *, delay: float = 0) -> list[str]: ...
+    def send_batch(
+        self,
+        bodies: Iterable[Body],
+        *,
+        delay: float = 0,
+        payload_ids: Sequence[str | None] | None = None,
+    ) -> list[str]: ...
 
     def receive(
         self, max_messages: int = 10, *, visibility_timeout: float | None = None

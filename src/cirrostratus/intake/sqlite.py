@@ -25,6 +25,7 @@ from cirrostratus.intake.model import (
     IntakeError,
     Message,
     QueueCounts,
+    Waiting,
     encode,
 )
 from cirrostratus.sqlitedb import DatabaseError, open_database
@@ -54,6 +55,12 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX messages_ready ON messages (visible_at, id) WHERE dead_at IS NULL;
     CREATE INDEX messages_dead ON messages (id) WHERE dead_at IS NOT NULL;
+    """,
+    # the payload id a message carries, when the sender knew it: lets `cirro payload state`
+    # and `cirro query` show payloads still waiting in the intake (QUEUED)
+    """
+    ALTER TABLE messages ADD COLUMN payload_id TEXT;
+    CREATE INDEX messages_payload ON messages (payload_id) WHERE payload_id IS NOT NULL;
     """,
 )
 
@@ -119,19 +126,35 @@ class SqliteIntakeQueue:
     def send(self, body: Body, *, delay: float = 0) -> str:
         return self.send_batch([body], delay=delay)[0]
 
-    def send_batch(self, bodies: Iterable[Body], *, delay: float = 0) -> list[str]:
-        """Enqueue messages in one transaction; returns their ids, in order."""
+    def send_batch(
+        self,
+        bodies: Iterable[Body],
+        *,
+        delay: float = 0,
+        payload_ids: Sequence[str | None] | None = None,
+    ) -> list[str]:
+        """Enqueue messages in one transaction; returns their ids, in order.
+
+        `payload_ids` (one per body, None where unknown) labels each message with the payload
+        it carries, so `waiting` can find it before it is processed.
+        """
         encoded = [encode(b) for b in bodies]
         if not encoded:
             return []
+        labels = list(payload_ids) if payload_ids is not None else [None] * len(encoded)
+        if len(labels) != len(encoded):
+            raise IntakeError(
+                f"send_batch got {len(encoded)} bodies but {len(labels)} payload ids; "
+                "give one payload id (or None) per body"
+            )
         now = self._t()
 
         def insert(c: sqlite3.Connection) -> list[str]:
             ids = []
-            for data in encoded:
+            for data, label in zip(encoded, labels, strict=True):
                 cur = c.execute(
-                    "INSERT INTO messages (body, sent, visible_at) VALUES (?, ?, ?)",
-                    (data, now, now + delay),
+                    "INSERT INTO messages (body, sent, visible_at, payload_id) VALUES (?, ?, ?, ?)",
+                    (data, now, now + delay, label),
                 )
                 ids.append(str(cur.lastrowid))
             return ids
@@ -323,6 +346,44 @@ class SqliteIntakeQueue:
         return self._write(
             lambda c: c.execute(f"DELETE FROM messages WHERE {where}", params).rowcount
         )
+
+    def waiting(self, payload_ids: Iterable[str]) -> dict[str, Waiting]:
+        """The messages not yet handled (not dead) that carry these payload ids, by payload id
+        (the oldest when several carry one). Only messages sent with a payload id are found."""
+        keys = list(dict.fromkeys(payload_ids))
+        found: dict[str, Waiting] = {}
+        now = self._t()
+        with self._lock:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                rows = self._conn.execute(
+                    "SELECT payload_id, id, receive_count, sent, visible_at, token, last_error "
+                    f"FROM messages WHERE payload_id IN ({','.join('?' * len(chunk))}) "
+                    "AND dead_at IS NULL ORDER BY id",
+                    chunk,
+                ).fetchall()
+                for pid, mid, count, sent, visible_at, token, error in rows:
+                    if pid in found:
+                        continue
+                    leased = token is not None and visible_at > now
+                    found[pid] = Waiting(str(mid), pid, count, sent, leased, error)
+        return found
+
+    def waiting_count(self, payload_id_prefix: str | None = None) -> int:
+        """How many messages wait to be handled (not dead); with a prefix, only those whose
+        payload id starts with it (messages sent without a payload id are then not counted)."""
+        with self._lock:
+            if payload_id_prefix is None:
+                row = self._conn.execute(
+                    "SELECT count(*) FROM messages WHERE dead_at IS NULL"
+                ).fetchone()
+            else:
+                row = self._conn.execute(
+                    "SELECT count(*) FROM messages WHERE dead_at IS NULL "
+                    "AND substr(payload_id, 1, ?) = ?",
+                    (len(payload_id_prefix), payload_id_prefix),
+                ).fetchone()
+        return int(row[0])
 
     def counts(self) -> QueueCounts:
         now = self._t()
