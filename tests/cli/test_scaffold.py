@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from cirrostratus.cli import cli
+from cirrostratus.cli.errors import CliError
 
 
 @pytest.fixture
@@ -117,3 +121,99 @@ def test_create_outside_a_project_says_how_to_fix(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert "no Cirrus project found" in proc.stderr and "cirro init" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def _cirro(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "CIRRUS_DIR"}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return subprocess.run(
+        [sys.executable, "-m", "cirrostratus", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=240,
+    )
+
+
+def test_created_workflows_run_for_every_kind_of_task(tmp_path: Path) -> None:
+    """`create workflow --task` writes what runs: a lambda task, a batch-only task (pre-batch,
+    the job, post-batch) and a task that is both (a Choice on process.tasks.<task>.batch,
+    both branches taken), each through `cirro run` to COMPLETED."""
+    project = tmp_path / "p"
+    assert _cirro(tmp_path, "init", str(project)).returncode == 0
+    for args in (
+        ("create", "task", "-t", "lambda", "lam", "Lambda only"),
+        ("create", "task", "-t", "batch", "bat", "Batch only"),
+        ("create", "task", "-t", "lambda", "-t", "batch", "both", "Either"),
+        ("create", "workflow", "w-lam", "Lambda", "--task", "lam"),
+        ("create", "workflow", "w-bat", "Batch", "--task", "bat"),
+        (
+            "create",
+            "workflow",
+            "w-both",
+            "Either, then publish",
+            "--task",
+            "both",
+            "--task",
+            "publish",
+        ),
+    ):
+        result = _cirro(project, *args)
+        assert result.returncode == 0, (args, result.stderr)
+    states = {
+        name: yaml.safe_load((project / f"workflows/{name}/definition.yml").read_text())[
+            "definition"
+        ]["States"]
+        for name in ("w-lam", "w-bat", "w-both")
+    }
+    assert states["w-lam"]["lam"]["Resource"] == {"Fn::GetAtt": ["lam", "Arn"]}
+    batch_block = states["w-bat"]["bat"]
+    assert batch_block["Type"] == "Parallel"
+    job = batch_block["Branches"][0]["States"]["bat-job"]
+    assert job["Resource"] == "arn:aws:states:::batch:submitJob.sync"
+    assert job["Parameters"]["JobDefinition"] == "#{BatAsBatchJob}"
+    assert states["w-both"]["both-lambda-or-batch"]["Type"] == "Choice"
+    result = _cirro(project, "validate")
+    assert result.returncode == 0 and "error" not in result.stdout, result.stdout
+
+    payloads = tmp_path / "payloads"
+    payloads.mkdir()
+    for name in ("w-lam", "w-bat", "w-both"):
+        text = (project / f"workflows/{name}/test-payload.json").read_text()
+        (payloads / f"{name}.json").write_text(text)
+    on_batch = json.loads((payloads / "w-both.json").read_text())
+    assert on_batch["process"]["tasks"]["both"] == {"batch": False}
+    on_batch["process"]["tasks"]["both"]["batch"] = True
+    on_batch["features"][0]["id"] = "on-batch"
+    (payloads / "w-both-batch.json").write_text(json.dumps(on_batch))
+    run = _cirro(project, "run", "-q", str(payloads / "*.json"))
+
+    def ran(payload_id: str) -> list[str]:
+        shown = _cirro(project, "payload", "state", payload_id, "--json")
+        record = json.loads(shown.stdout)
+        assert record["state"] == "COMPLETED", record
+        return [s["state"] for s in record["executions"][-1]["states"]]
+
+    assert ran("example/workflow-w-lam/example-1") == ["lam"]
+    assert ran("example/workflow-w-bat/example-1") == [
+        "bat",
+        "bat/0/bat-pre-batch",
+        "bat/0/bat-job",
+        "bat/0/bat-post-batch",
+    ]
+    assert ran("example/workflow-w-both/example-1") == ["both-lambda-or-batch", "both", "publish"]
+    assert ran("example/workflow-w-both/on-batch")[:3] == [
+        "both-lambda-or-batch",
+        "both-batch",
+        "both-batch/0/both-pre-batch",
+    ]
+    assert (project / ".cirro/data/example/on-batch/on-batch.json").is_file()  # published
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_create_workflow_with_an_unknown_task_is_a_usage_error(project: Path) -> None:
+    result = CliRunner().invoke(cli, ["create", "workflow", "wf", "W", "--task", "nope"])
+    assert isinstance(result.exception, CliError) and result.exception.exit_code == 2
+    assert "'nope' is no task" in str(result.exception) and "publish" in str(result.exception)
+    assert not (project / "workflows" / "wf").exists()

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from cirrostratus.project import Project, ProjectError, create_component, init_project, load_file
+from cirrostratus.project.workflow_scaffold import step_for
 
 PAYLOAD: dict[str, Any] = {
     "type": "FeatureCollection",
@@ -166,3 +167,44 @@ def test_plain_lambda_templates_run(root: Path, kind: str) -> None:
     module = runpy.run_path(str(files[-1]))
     result = module["lambda_handler"]({"features": []})
     assert isinstance(result, dict)
+
+
+def test_workflow_steps_follow_how_each_task_runs(root: Path) -> None:
+    """A lambda task is a Task state, a batch-only task Cirrus's pre-batch/job/post-batch
+    block on its own queue and job definition, a task that is both a Choice between them."""
+    create_component(root, "task", "lam", "Lambda", ["lambda"])
+    create_component(root, "task", "bat", "Batch", ["batch"])
+    create_component(root, "task", "both", "Both", ["lambda", "batch"])
+    project = load(root)
+    steps = [step_for(project, name) for name in ("lam", "bat", "both")]
+    assert [(s.lambda_, s.batch) for s in steps] == [(True, False), (False, True), (True, True)]
+    assert (steps[1].job_queue, steps[1].job_definition) == ("BatJobQueue", "BatAsBatchJob")
+    create_component(root, "workflow", "wf", "W", workflow_steps=steps)
+    project = Project.load(root)  # with the built-ins: pre-batch and post-batch
+    assert project.validate() == []
+    definition = project.workflows["wf"].definition
+    states = definition["States"]
+    assert definition["StartAt"] == "lam" and states["lam"]["Next"] == "bat"
+    assert states["bat"]["Next"] == "both-lambda-or-batch"
+    choice = states["both-lambda-or-batch"]
+    assert [rule["Next"] for rule in choice["Choices"]] == ["both", "both-batch"]
+    assert choice["Choices"][1]["Variable"] == "$.process.tasks.both.batch"
+    assert states["both"]["End"] is True and states["both-batch"]["End"] is True
+    branch = states["both-batch"]["Branches"][0]["States"]
+    assert branch["both-job"]["Parameters"]["JobQueue"] == "#{BothJobQueue}"
+    assert branch["both-pre-batch"]["Resource"] == {"Fn::GetAtt": ["pre-batch", "Arn"]}
+    payload = project.workflows["wf"].test_payload
+    assert payload is not None and payload["process"]["workflow"] == "wf"
+    assert payload["process"]["tasks"] == {"lam": {}, "bat": {}, "both": {"batch": False}}
+
+
+def test_step_for_an_unknown_or_disabled_task_names_the_choices(root: Path) -> None:
+    create_component(root, "task", "lam", "Lambda", ["lambda"])
+    create_component(root, "task", "off", "Off", ["lambda"])
+    definition = root / "tasks/off/definition.yml"
+    definition.write_text(definition.read_text().replace("enabled: true", "enabled: false", 1))
+    project = load(root)
+    with pytest.raises(ProjectError, match=r"'nope' is no task.*choose one of: lam"):
+        step_for(project, "nope")
+    with pytest.raises(ProjectError, match=r"'off' is disabled"):
+        step_for(project, "off")

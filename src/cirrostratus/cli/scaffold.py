@@ -42,7 +42,7 @@ def create() -> None:
     \b
     cirro create task -t lambda copy-assets "Copy assets to the data bucket"
     cirro create task -t batch -t lambda to-cog "Convert to COG on Lambda or Batch"
-    cirro create workflow mirror "Copy assets, then publish"
+    cirro create workflow mirror "Copy assets, then publish" --task copy-assets --task publish
     """
 
 
@@ -82,22 +82,42 @@ def task(ctx: click.Context, types: tuple[str, ...], name: str, description: str
 
 
 @create.command()
-@click.option("--task", "task_name", help="The task the first state runs (default: publish).")
+@click.option(
+    "--task",
+    "task_names",
+    multiple=True,
+    metavar="TASK",
+    help="A task the workflow runs; repeat for several, in order (default: publish).",
+)
 @click.argument("name")
 @click.argument("description")
 @click.pass_context
-def workflow(ctx: click.Context, task_name: str | None, name: str, description: str) -> None:
-    """Create workflows/NAME: a Step Functions definition with a Task state and a Catch."""
+def workflow(ctx: click.Context, task_names: tuple[str, ...], name: str, description: str) -> None:
+    """Create workflows/NAME: a Step Functions definition running each --task in order,
+    and test-payload.json, an example payload for it.
+
+    \b
+    A lambda task is a Task state; a batch-only task runs pre-batch, its Batch job and
+    post-batch; a task that is both gets a Choice on process.tasks.TASK.batch.
+    Every state catches errors into $.error and ends in a Fail state.
+    """
+    from cirrostratus.project.workflow_scaffold import step_for
+
     root = project_root(ctx)
-    if task_name is None:
-        project = Project.load(root)
-        task_name = "publish"
+    project = Project.load(root)
+    if not task_names:
+        default = "publish"
         if project.lambda_component("publish") is None:
             lambdas = [
                 t.name for t in project.tasks.values() if t.lambda_enabled and t.source == "project"
             ]
-            task_name = lambdas[0] if lambdas else "publish"
-    _create(ctx, "workflow", name, description, workflow_task=task_name)
+            default = lambdas[0] if lambdas else "publish"
+        task_names = (default,)
+    try:
+        steps = [step_for(project, task_name) for task_name in task_names]
+    except ProjectError as exc:
+        raise CliError(str(exc), exit_code=2) from None
+    _create(ctx, "workflow", name, description, workflow_steps=steps)
 
 
 @create.command()

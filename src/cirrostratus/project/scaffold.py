@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from cirrostratus.project.discovery import CONFIG_NAME
 from cirrostratus.project.problems import ProjectError
+from cirrostratus.project.workflow_scaffold import WorkflowStep, render_workflow, test_payload
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 FOLDERS = ("functions", "feeders", "tasks", "workflows", "cloudformation")
@@ -71,11 +72,14 @@ def create_component(
     description: str,
     types: Iterable[str] = (),
     workflow_task: str = "publish",
+    workflow_steps: Sequence[WorkflowStep] = (),
 ) -> list[Path]:
     """Create `<kind>s/<name>/` in the project at `root`; return the files written.
 
     kind is task, workflow, feeder or function; `types` ({"lambda", "batch"}) applies to
-    tasks. Raises ProjectError if the name is invalid or the component already exists.
+    tasks. A workflow runs `workflow_steps` in order (see `workflow_scaffold.step_for`),
+    or else the lambda `workflow_task`. Raises ProjectError if the name is invalid or the
+    component already exists.
     """
     if not _NAME.match(name):
         raise ProjectError(
@@ -97,9 +101,9 @@ def create_component(
         "description_py": json.dumps(description),
         "class_name": _class_name(name),
         "logical": _class_name(name),
-        "task": workflow_task,
     }
-    files = _files(kind, chosen, words)
+    steps = list(workflow_steps) or [WorkflowStep(workflow_task)]
+    files = _files(kind, chosen, words, steps)
     directory.mkdir(parents=True)
     try:
         for filename, content in files.items():
@@ -110,10 +114,16 @@ def create_component(
     return [directory / filename for filename in files]
 
 
-def _files(kind: str, types: set[str], words: dict[str, str]) -> dict[str, str]:
+def _files(
+    kind: str, types: set[str], words: dict[str, str], steps: Sequence[WorkflowStep]
+) -> dict[str, str]:
     readme = _render("component-readme.md", words)
     if kind == "workflow":
-        return {"definition.yml": _render("workflow-definition.yml", words), "README.md": readme}
+        return {
+            "definition.yml": render_workflow(words["name"], words["description"], steps),
+            "README.md": readme,
+            "test-payload.json": test_payload(words["name"], steps),
+        }
     parts = [
         f"# {words['name']}: a Cirrus {kind}. See README.md for what it does.\n"
         f"description: {words['description_yaml']}\n"
