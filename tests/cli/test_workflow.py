@@ -132,8 +132,11 @@ def test_invalid_definition_lists_problems(
     ("args", "code", "message"),
     [
         (["--mock", "nofile"], 2, "expected RESOURCE=VALUE"),
-        (["--mock", "x=/does/not/exist.json"], 1, "cannot read"),
+        (["--mock", "publish=/does/not/exist.json"], 2, "cannot read /does/not/exist.json"),
+        (["--mock", f"publish={DATA / 'bad.yml-not-there'}"], 2, "cannot read"),
         (["--input", "/does/not/exist.json"], 2, "cannot read the input"),
+        (["--mock", f"pubish={DATA / 'payload.json'}"], 2, "no Task state"),
+        (["--mock-error", "copy-assets=Boom"], 2, "its Task states are: publish"),
     ],
 )
 def test_usage_errors(
@@ -141,6 +144,44 @@ def test_usage_errors(
 ) -> None:
     got, _, err = cirro(["workflow", "exec", str(DATA / "publish-only.yml"), *args], capsys)
     assert got == code and message in err
+    assert len(err.strip().splitlines()) == 1, err  # one line, no traceback
+
+
+def test_unreadable_mock_file_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "broken.yml").write_text("a: [1,\nb: {\n")
+    got, _, err = cirro(
+        ["workflow", "exec", str(DATA / "publish-only.yml"), "--mock", f"publish={tmp_path / 'broken.yml'}"],
+        capsys,
+    )  # fmt: skip
+    assert got == 2 and "broken.yml is not valid JSON or YAML" in err
+    assert len(err.strip().splitlines()) == 1, err
+
+
+def test_mocks_match_task_states_inside_parallel_branches(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A --mock is checked against every Task state, in Parallel branches and Map too."""
+    definition = {
+        "StartAt": "both",
+        "States": {
+            "both": {"Type": "Parallel", "End": True, "Branches": [
+                {"StartAt": "inner", "States": {"inner": {"Type": "Task", "Resource": {"Fn::GetAtt": ["pre-batch", "Arn"]}, "End": True}}},
+                {"StartAt": "each", "States": {"each": {"Type": "Map", "End": True, "ItemProcessor": {
+                    "StartAt": "deep", "States": {"deep": {"Type": "Task", "Resource": "r", "End": True}}}}}},
+            ]},
+        },
+    }  # fmt: skip
+    (tmp_path / "sm.json").write_text(json.dumps(definition))
+    (tmp_path / "one.json").write_text("1")
+    (tmp_path / "list.json").write_text("[0, 0]")
+    code, out, err = cirro(
+        ["workflow", "exec", str(tmp_path / "sm.json"), "--input", str(tmp_path / "list.json"),
+         "--mock", f"pre-batch={tmp_path / 'one.json'}", "--mock", f"deep={tmp_path / 'one.json'}"],
+        capsys,
+    )  # fmt: skip
+    assert (code, out["output"]) == (0, [1, [1, 1]]), err
 
 
 def test_not_a_workflow_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -89,6 +89,79 @@ def _getatt_name(resource: Any) -> str | None:
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 
 
+def mock_keys(resource: Any, parameters: Any, state: str) -> list[str]:
+    """The `--mock` keys that answer a Task state: its name, a string Resource, the name in
+    a `Fn::GetAtt` Resource, and the FunctionName of a `lambda:invoke` integration."""
+    keys = [state]
+    if isinstance(resource, str):
+        keys.append(resource)
+    name = _getatt_name(resource)
+    if name is not None:
+        keys.append(name)
+    if isinstance(parameters, dict):
+        function = parameters.get("FunctionName")
+        if isinstance(function, str):
+            keys.append(function)
+        elif _getatt_name(function) is not None:
+            keys.append(str(_getatt_name(function)))
+    return keys
+
+
+def task_states(definition: Any) -> dict[str, list[str]]:
+    """Every Task state of a definition, in Parallel branches and Map processors too, with
+    the mock keys that answer it (see `mock_keys`)."""
+    found: dict[str, list[str]] = {}
+    states = definition.get("States") if isinstance(definition, dict) else None
+    if not isinstance(states, dict):
+        return found
+    for name, state in states.items():
+        if not isinstance(state, dict):
+            continue
+        if state.get("Type") == "Task":
+            found[str(name)] = mock_keys(state.get("Resource"), state.get("Parameters"), str(name))
+        for branch in state.get("Branches") or []:
+            found.update(task_states(branch))
+        for key in ("Iterator", "ItemProcessor"):
+            found.update(task_states(state.get(key)))
+    return found
+
+
+def _check_mock_keys(definition: Path, asl: dict[str, Any], keys: list[tuple[str, str]]) -> None:
+    """A --mock or --mock-error that answers no Task state is a mistake (a typo, the wrong
+    file): say so, with the names that would work, before running anything."""
+    tasks = task_states(asl)
+    known = {key for state_keys in tasks.values() for key in state_keys}
+    for option, key in keys:
+        if key not in known:
+            names = ", ".join(tasks) or "(none)"
+            raise CliError(
+                f"{option} {key}: no Task state in {definition} matches {key!r}; "
+                f"its Task states are: {names} (a state name, its Resource or its function name)",
+                exit_code=2,
+            )
+
+
+def _load_mock(key: str, file: str) -> Any:
+    """A --mock result file (JSON, or YAML unless it ends in .json); problems are usage
+    errors on one line."""
+    path = Path(file)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise CliError(
+            f"--mock {key}={file}: cannot read {file}: {exc.strerror}", exit_code=2
+        ) from None
+    try:
+        if path.suffix == ".json":
+            return json.loads(text)
+        return yaml.load(text, Loader=_TagTolerantLoader)
+    except (ValueError, yaml.YAMLError) as exc:
+        detail = " ".join(str(exc).split())
+        raise CliError(
+            f"--mock {key}={file}: {file} is not valid JSON or YAML: {detail}", exit_code=2
+        ) from None
+
+
 class MockInvoker:
     """Answers Task states from `--mock` results and `--mock-error` failures.
 
@@ -103,26 +176,11 @@ class MockInvoker:
         self.errors = errors
         self.calls: list[tuple[str, Any]] = []
 
-    def _keys(self, resource: Any, parameters: Any, state: str) -> list[str]:
-        keys = [state]
-        if isinstance(resource, str):
-            keys.append(resource)
-        name = _getatt_name(resource)
-        if name is not None:
-            keys.append(name)
-        if isinstance(parameters, dict):
-            function = parameters.get("FunctionName")
-            if isinstance(function, str):
-                keys.append(function)
-            elif _getatt_name(function) is not None:
-                keys.append(str(_getatt_name(function)))
-        return keys
-
     async def __call__(self, resource: Any, parameters: Any, context: Any) -> Any:
         from cirrostratus.asl import TaskFailed
 
         self.calls.append((context.state_name, parameters))
-        keys = self._keys(resource, parameters, context.state_name)
+        keys = mock_keys(resource, parameters, context.state_name)
         for key in keys:
             if key in self.errors:
                 error, cause = self.errors[key]
@@ -204,7 +262,8 @@ def exec_(
     """Run DEFINITION (ASL JSON/YAML or a Cirrus workflow definition.yml) with mocked tasks.
 
     Prints one JSON object on its last line: status, output, error, cause (and history).
-    Exits 0 when the execution SUCCEEDED, 1 otherwise.
+    Exits 0 when the execution SUCCEEDED, 1 otherwise, 2 for usage errors (a --mock that
+    matches no Task state, a mock file that cannot be read).
 
     \b
     Example:
@@ -216,10 +275,14 @@ def exec_(
     if not definition.exists():
         raise CliError(f"{definition}: no such file", exit_code=2)
     asl = extract_definition(load_document(definition), str(definition))
+    given = [(option, value) for option, values in (("--mock", mocks), ("--mock-error", mock_errors)) for value in values]  # fmt: skip
+    _check_mock_keys(
+        definition, asl, [(option, _split(option, value)[0]) for option, value in given]
+    )
     results: dict[str, Any] = {}
     for value in mocks:
         key, file = _split("--mock", value)
-        results[key] = load_document(Path(file))
+        results[key] = _load_mock(key, file)
     errors: dict[str, tuple[str, str | None]] = {}
     for value in mock_errors:
         key, spec = _split("--mock-error", value)
