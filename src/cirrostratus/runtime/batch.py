@@ -35,6 +35,7 @@ from typing import Any
 
 import orjson
 
+from cirrostratus.runtime.children import PIDS_DIR, ChildRecords, die_with_parent, reap
 from cirrostratus.runtime.containers import EngineProbe, container_command, probe_engine
 from cirrostratus.runtime.env import LOCAL_ACCOUNT, StackContext, process_environment
 from cirrostratus.runtime.errors import BATCH_FAILED, TaskFailed
@@ -54,6 +55,8 @@ from cirrostratus.storage.locations import Locations
 log = logging.getLogger(__name__)
 
 CLIENT_ERROR = "Batch.ClientException"
+ESSENTIAL_EXITED = "Essential container in task exited"
+"""AWS Batch's StatusReason for a job whose container ended (exit code 0 or not)."""
 
 
 class _AttemptFailed(Exception):
@@ -108,6 +111,9 @@ class BatchRunner:
         self._engine: str | None = None
         self._probed = False
         self._running: set[asyncio.subprocess.Process] = set()
+        pids = self.logs_dir.parent / PIDS_DIR  # `.cirro/pids`, as the lambda pool's
+        reap(pids)  # jobs a killed engine left running end before anything resumes
+        self.children = ChildRecords(pids)
 
     @classmethod
     def for_project(cls, project: Any, locations: Locations, **kwargs: Any) -> BatchRunner:
@@ -247,15 +253,15 @@ class BatchRunner:
         description["StartedAt"] = description["Attempts"][0].get("StartedAt", created)
         description["StoppedAt"] = last.get("StoppedAt", _ms())
         description["Container"]["ExitCode"] = last["Container"].get("ExitCode")
+        if last["Container"].get("Reason"):
+            description["Container"]["Reason"] = last["Container"]["Reason"]
         description["Container"]["LogStreamName"] = last["Container"]["LogStreamName"]
         if last["Container"].get("ExitCode") == 0:
             description["Status"] = "SUCCEEDED"
-            description["StatusReason"] = "Essential container in task exited"
+            description["StatusReason"] = ESSENTIAL_EXITED
             return description
         description["Status"] = "FAILED"
-        description["StatusReason"] = (
-            last.get("StatusReason") or "Essential container in task exited"
-        )
+        description["StatusReason"] = last.get("StatusReason") or ESSENTIAL_EXITED
         raise TaskFailed(BATCH_FAILED, orjson.dumps(description).decode())
 
     def _fail_before_start(
@@ -310,14 +316,16 @@ class BatchRunner:
                 record["Container"].update(ExitCode=None, Reason=message)
                 record["StatusReason"] = message
                 return record
-            code, reason = await self._run(argv, cwd, process_environment(env), path, job.timeout_s)
+            code, status, reason = await self._run(
+                argv, cwd, process_environment(env), path, job.timeout_s
+            )
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         record["Container"]["ExitCode"] = code
         record["StoppedAt"] = _ms()
-        record["StatusReason"] = reason or "Essential container in task exited"
-        if reason:
-            record["Container"]["Reason"] = reason
+        record["StatusReason"] = status or ESSENTIAL_EXITED
+        if reason or status:
+            record["Container"]["Reason"] = reason or status
         return record
 
     def _plan(
@@ -385,7 +393,9 @@ class BatchRunner:
 
     async def _run(
         self, argv: list[str], cwd: Path, env: dict[str, str], log_path: Path, timeout: float | None
-    ) -> tuple[int | None, str | None]:
+    ) -> tuple[int | None, str | None, str | None]:
+        """Run one attempt: its exit code, the attempt's StatusReason when it is not AWS's
+        usual `Essential container in task exited`, and the container's Reason (a signal)."""
         with open(log_path, "ab") as out:
             try:
                 proc = await asyncio.create_subprocess_exec(
@@ -395,26 +405,47 @@ class BatchRunner:
                     stdin=asyncio.subprocess.DEVNULL,
                     stdout=out,
                     stderr=asyncio.subprocess.STDOUT,
-                    start_new_session=True,
+                    start_new_session=True,  # its own group: a kill takes its children too
+                    preexec_fn=die_with_parent(),  # and it dies with the engine
                 )
             except OSError as exc:
                 out.write(f"CannotStartContainerError: {exc}\n".encode())
-                return None, f"CannotStartContainerError: {exc}"
+                return None, f"CannotStartContainerError: {exc}", None
             self._running.add(proc)
+            self.children.add(proc.pid, "batch", argv)
             try:
                 code = await asyncio.wait_for(proc.wait(), timeout)
             except TimeoutError:
                 _kill_group(proc.pid)
                 await proc.wait()
-                return proc.returncode, "Job attempt duration exceeded timeout"
+                return _exit_code(proc.returncode), "Job attempt duration exceeded timeout", None
             except asyncio.CancelledError:
                 _kill_group(proc.pid)
                 raise
             finally:
                 self._running.discard(proc)
-        if code < 0:
-            return code, f"Essential container in task exited (signal {signal.Signals(-code).name})"
-        return code, None
+                _kill_group(proc.pid)  # the container is gone: so is all it started
+                self.children.remove(proc.pid)
+        return _exit_code(code), None, killed_reason(code)
+
+
+def _exit_code(code: int | None) -> int | None:
+    """A container's exit code: 128 + N for a process killed by signal N (137 for SIGKILL),
+    as docker and AWS Batch report it, not Python's negative returncode."""
+    if code is not None and code < 0:
+        return 128 - code
+    return code
+
+
+def killed_reason(code: int | None) -> str | None:
+    """`Container.Reason` of an attempt whose process a signal killed, naming the signal."""
+    if code is None or code >= 0:
+        return None
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        name = f"signal {-code}"
+    return f"Container killed by {name} (exit code {128 - code})"
 
 
 def _kill_group(pid: int) -> None:

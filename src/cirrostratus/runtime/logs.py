@@ -78,6 +78,70 @@ class LogSink:
                     os.close(fd)
 
 
+MAX_RECORD = 256 * 1024
+"""Longest message of one log record; a longer line is cut (CloudWatch caps an event too)."""
+
+
+class LineSplitter:
+    """Bytes arriving in chunks → complete lines, in time linear in the bytes.
+
+    Only each new chunk is searched for newlines; an unfinished line is kept as a list of
+    pieces and joined once, and a line that grows past `limit` is given out in pieces of
+    that size. (Re-joining the whole unfinished line on every chunk made 40 MB written
+    without a newline cost 14 s.)
+    """
+
+    __slots__ = ("_parts", "_size", "joins", "limit")
+
+    def __init__(self, limit: int = MAX_RECORD) -> None:
+        self._parts: list[bytes] = []
+        self._size = 0
+        self.limit = limit
+        self.joins = 0  # bytes copied while joining pieces: stays about the bytes fed
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """The lines (and over-long pieces) that `data` completes."""
+        out: list[bytes] = []
+        start = 0
+        while True:
+            nl = data.find(b"\n", start)
+            if nl < 0:
+                break
+            out.extend(self._take(data[start:nl]))
+            start = nl + 1
+        rest = data[start:]
+        if rest:
+            self._parts.append(rest)
+            self._size += len(rest)
+            if self._size >= self.limit:
+                whole = self._join()
+                cut = len(whole) - len(whole) % self.limit
+                out.extend(whole[i : i + self.limit] for i in range(0, cut, self.limit))
+                if cut < len(whole):
+                    self._parts, self._size = [whole[cut:]], len(whole) - cut
+        return out
+
+    def close(self) -> list[bytes]:
+        """What is left of an unfinished last line."""
+        if not self._parts:
+            return []
+        return [self._join()]
+
+    def _take(self, piece: bytes) -> list[bytes]:
+        if self._parts:
+            self._parts.append(piece)
+            piece = self._join()
+        if len(piece) <= self.limit:
+            return [piece]
+        return [piece[i : i + self.limit] for i in range(0, len(piece), self.limit)]
+
+    def _join(self) -> bytes:
+        whole = b"".join(self._parts)
+        self.joins += len(whole)
+        self._parts, self._size = [], 0
+        return whole
+
+
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 

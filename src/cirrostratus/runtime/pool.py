@@ -19,7 +19,6 @@ imports, and the failure surfaces as a MemoryError the handler may catch instead
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import shutil
@@ -31,6 +30,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from cirrostratus.runtime.children import PIDS_DIR, ChildRecords, die_with_parent, reap
 from cirrostratus.runtime.errors import (
     EXIT_ERROR,
     OUT_OF_MEMORY,
@@ -103,6 +103,7 @@ class _FunctionPool:
     def spawn(self) -> Worker:
         worker = Worker(self)
         self.workers.append(worker)
+        self.pool.live.add(worker)
         env = self.spec.worker_environment(worker.workdir, worker.log_stream)
         self.pool.start_task(self._start(worker, env))
         return worker
@@ -120,6 +121,8 @@ class _FunctionPool:
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,  # its own group: a kill takes what it started too
+                preexec_fn=die_with_parent(),  # and it dies with the engine (children.py)
             )
         except OSError as exc:
             self.remove(worker)
@@ -177,7 +180,16 @@ class LambdaPool:
         max_queue: int = 1000,
         idle_timeout: float = 60.0,
         poll_interval: float = 0.05,
+        children_dir: Path | None = None,
     ) -> None:
+        """`children_dir` (default: `pids/` beside `logs_dir`, i.e. `.cirro/pids`) records
+        the workers, so a new engine kills those a killed one left behind; leftovers of
+        dead engines found there are killed now. No `logs_dir` and no `children_dir`: no
+        records (the parent-death signal still applies)."""
+        if children_dir is None and logs_dir is not None:
+            children_dir = Path(logs_dir).parent / PIDS_DIR
+        reap(children_dir)
+        self.children = ChildRecords(children_dir)
         self._lookup: Callable[[str], LambdaSpec | None] = (
             specs.get if isinstance(specs, Mapping) else specs
         )
@@ -194,6 +206,7 @@ class LambdaPool:
         self._janitor: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
+        self.live: set[Worker] = set()  # spawned and not yet reaped, killed ones included
         self.starved: set[_FunctionPool] = set()
         self._kick_scheduled = False
 
@@ -329,6 +342,10 @@ class LambdaPool:
         return [w.pid for w in fp.workers if w.pid] if fp else []
 
     @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
     def worker_count(self) -> int:
         return self._count
 
@@ -342,7 +359,9 @@ class LambdaPool:
         self._closed = True
         if self._janitor is not None:
             self._janitor.cancel()
-        workers = [w for fp in self._pools.values() for w in fp.workers]
+        # every worker not yet reaped, also those already killed (a timeout, memory): the
+        # loop must see each one exit, or it warns about processes it can no longer wait for
+        workers = list(self.live)
         for fp in self._pools.values():
             while fp.pending:
                 fp.pending.popleft().fail(runtime_failure(EXIT_ERROR, "the lambda pool closed"))
@@ -355,7 +374,6 @@ class LambdaPool:
             await asyncio.sleep(0.01)
         for w in workers:
             if not w._finished and w.transport is not None:
-                with contextlib.suppress(ProcessLookupError):
-                    w.transport.kill()
+                w.kill_group()
                 w._finish()
         self.sink.flush()

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from cirrostratus.runtime.errors import EXIT_ERROR, TaskFailed, runtime_failure
+from cirrostratus.runtime.logs import LineSplitter
 from cirrostratus.runtime.protocol import FrameBuffer, encode
 
 if TYPE_CHECKING:
@@ -101,7 +102,7 @@ class Worker(asyncio.SubprocessProtocol):
         self._exited = False
         self._stdout_closed = False
         self._finished = False
-        self._stderr_tail = b""
+        self._stderr_lines = LineSplitter()
         fixed = fp.spec.workdir
         if fixed is not None:
             fixed.mkdir(parents=True, exist_ok=True)
@@ -115,6 +116,7 @@ class Worker(asyncio.SubprocessProtocol):
         assert isinstance(transport, asyncio.SubprocessTransport)
         self.transport = transport
         self.pid = transport.get_pid()
+        self.fp.pool.children.add(self.pid, "lambda", [self.fp.spec.name])
         stdin = transport.get_pipe_transport(0)
         assert isinstance(stdin, asyncio.WriteTransport)
         self.stdin = stdin
@@ -176,8 +178,9 @@ class Worker(asyncio.SubprocessProtocol):
             req.future.set_exception(TaskFailed(error, orjson.dumps(result).decode()))
 
     def _stderr(self, data: bytes) -> None:
-        data = self._stderr_tail + data
-        *lines, self._stderr_tail = data.split(b"\n")
+        self._file(self._stderr_lines.feed(data))
+
+    def _file(self, lines: list[bytes]) -> None:
         if not lines:
             return
         head = self.inflight[0] if self.inflight else None
@@ -208,13 +211,21 @@ class Worker(asyncio.SubprocessProtocol):
         if self._finished:
             return
         self._finished = True
-        if self._stderr_tail:
-            self._stderr(b"\n")
+        self._file(self._stderr_lines.close())
         code = self.transport.get_returncode() if self.transport else None
         self.fp.remove(self)
+        self.fp.pool.live.discard(self)
         if self.inflight:
             what = exit_description(code)
-            for req in self.inflight:
+            # a ready worker answers in order, so only the oldest request was running: the
+            # ones behind it never started and go to another worker (as after a timeout).
+            # A worker that died while importing fails them all (the import would again).
+            if self.ready and not self.fp.pool.closed:
+                failed = [self.inflight.popleft()]
+                self.fp.requeue(self.inflight)
+            else:
+                failed = list(self.inflight)
+            for req in failed:
                 req.fail(
                     runtime_failure(
                         EXIT_ERROR,
@@ -222,6 +233,8 @@ class Worker(asyncio.SubprocessProtocol):
                     )
                 )
             self.inflight.clear()
+        self.kill_group()  # what the worker started itself ends with it, as on Lambda
+        self.fp.pool.children.remove(self.pid)
         if self.transport is not None:
             self.transport.close()
         if self._own_workdir:
@@ -239,10 +252,14 @@ class Worker(asyncio.SubprocessProtocol):
             head.fail(runtime_failure(error, f"RequestId: {head.request_id} Error: {message}"))
             self.fp.requeue(self.inflight)
             self.inflight.clear()
-        if self.transport is not None:
-            with contextlib.suppress(ProcessLookupError):
-                self.transport.kill()
+        self.kill_group()
         self.fp.dispatch()
+
+    def kill_group(self) -> None:
+        """SIGKILL the worker's process group: the worker and anything it started."""
+        if self.pid:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signal.SIGKILL)
 
     def stop(self) -> None:
         """Let the worker finish what it has and exit (its stdin closes)."""

@@ -10,9 +10,11 @@ parent attributes to the request running at the time.
 
 from __future__ import annotations
 
+import decimal
 import importlib
 import inspect
 import io
+import json
 import logging
 import os
 import signal
@@ -31,6 +33,9 @@ Handler = Callable[[Any, LambdaContext], Any]
 
 #: the loggers Cirrus's own logging setup puts at CIRRUS_LOG_LEVEL
 CIRRUS_LOGGERS = ("lambda_function", "function", "feeder", "task")
+
+MAX_LINE = 256 * 1024
+"""Longest log record: a longer line is split (CloudWatch caps an event at 256 KB too)."""
 
 
 class _Capture(io.TextIOBase):
@@ -61,23 +66,45 @@ class _Capture(io.TextIOBase):
 
 
 def _lines(records: list[tuple[float, str, str]]) -> list[list[Any]]:
-    """Turn raw writes into `[time, stream, line]` records, one per line of output."""
+    """Turn raw writes into `[time, stream, line]` records, one per line of output.
+
+    Linear in the output: only each new write is searched for newlines, the pieces of an
+    unfinished line are joined once, and a line longer than `MAX_LINE` is cut into records
+    of that size (as CloudWatch caps an event), so 40 MB written without a newline costs
+    the same as 40 MB of short lines.
+    """
     out: list[list[Any]] = []
-    pending: dict[str, tuple[float, str]] = {}
+    pending: dict[str, tuple[float, list[str], int]] = {}
     for t, stream, text in records:
-        start, acc = pending.get(stream, (t, ""))
-        acc += text
-        *complete, rest = acc.split("\n")
+        start, parts, size = pending.pop(stream, (t, [], 0))
+        *complete, rest = text.split("\n")
         for line in complete:
-            out.append([start, stream, line])
+            if parts:
+                parts.append(line)
+                line = "".join(parts)
+                parts, size = [], 0
+            out.extend([start, stream, chunk] for chunk in _cut(line))
             start = t
         if rest:
-            pending[stream] = (start, rest)
-        else:
-            pending.pop(stream, None)
-    for stream, (start, rest) in pending.items():
-        out.append([start, stream, rest])
+            parts.append(rest)
+            size += len(rest)
+            if size >= MAX_LINE:
+                whole = "".join(parts)
+                cut = len(whole) - len(whole) % MAX_LINE
+                out.extend([start, stream, chunk] for chunk in _cut(whole[:cut]))
+                tail = whole[cut:]
+                parts, size, start = ([tail] if tail else []), len(tail), t
+        if parts:
+            pending[stream] = (start, parts, size)
+    for stream, (start, parts, _size) in pending.items():
+        out.append([start, stream, "".join(parts)])
     return out
+
+
+def _cut(line: str) -> list[str]:
+    if len(line) <= MAX_LINE:
+        return [line]
+    return [line[i : i + MAX_LINE] for i in range(0, len(line), MAX_LINE)]
 
 
 def load_handler(spec: str, directory: str, task_kwargs: dict[str, Any]) -> Handler:
@@ -198,7 +225,13 @@ def serve(proto_in: int, proto_out: int) -> None:
             return
         ident, request_id, event = frame
         if init_error is not None or fn is None:
-            writer.write(encode([ident, False, init_error, None]))
+            assert init_error is not None
+            text = f"[ERROR] {init_error['errorType']}: {init_error['errorMessage']}"
+            if init_error.get("stackTrace"):
+                text += "\nTraceback (most recent call last):\n" + "".join(init_error["stackTrace"])
+            writer.write(
+                encode([ident, False, init_error, _lines([(time.time(), "stderr", text)])])
+            )
             writer.flush()
             continue
         context = LambdaContext(
@@ -213,24 +246,96 @@ def serve(proto_in: int, proto_out: int) -> None:
         try:
             result = fn(event, context)
             ok = True
+        except SystemExit as exc:  # Lambda's runtime process ends: Runtime.ExitError
+            _exit_like_lambda(exc, records)
         except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt):
                 raise
             result = _error_body(exc)
             ok = False
+            records.append((time.time(), "stderr", _error_log(exc)))
+        body = None
+        if ok:
+            try:
+                body = marshal(result)
+            except (TypeError, ValueError) as exc:
+                ok = False
+                result = {
+                    "errorMessage": f"Unable to marshal response: {exc}",
+                    "errorType": "Runtime.MarshalError",
+                    "requestId": request_id,
+                    "stackTrace": [],
+                }
+                records.append(
+                    (
+                        time.time(),
+                        "stderr",
+                        f"[ERROR] Runtime.MarshalError: {result['errorMessage']}\n",
+                    )
+                )
         logs = _lines(records) if records else None
         records.clear()
-        try:
-            out = encode([ident, ok, result, logs])
-        except TypeError as exc:
-            body = {
-                "errorMessage": f"Unable to marshal response: {exc}",
-                "errorType": "Runtime.MarshalError",
-                "stackTrace": [],
-            }
-            out = encode([ident, False, body, logs])
+        out = encode([ident, ok, result if body is None else orjson.Fragment(body), logs])
         writer.write(out)
         writer.flush()
+
+
+def _error_log(exc: BaseException) -> str:
+    """What Lambda's Python runtime logs for a handler exception: `[ERROR] Type: message`
+    and the traceback, so `payload logs` and `cirro task run` show where it failed."""
+    frames = traceback.extract_tb(exc.__traceback__)[1:]  # not this module's call frame
+    return f"[ERROR] {type(exc).__name__}: {exc}\nTraceback (most recent call last):\n" + "".join(
+        traceback.format_list(frames)
+    )
+
+
+def _exit_like_lambda(exc: SystemExit, records: list[tuple[float, str, str]]) -> None:
+    """`sys.exit()` in a handler ends Lambda's runtime process; do the same here.
+
+    What the request printed goes to fd 2 first (the parent files it under the request that
+    was running); the parent then fails it with `Runtime.ExitError: exit status N`.
+    """
+    code = exc.code
+    if code is not None and not isinstance(code, int):
+        records.append((time.time(), "stderr", f"{code}\n"))
+        code = 1
+    for _t, _stream, line in _lines(records):
+        os.write(2, (line + "\n").encode("utf-8", "replace"))
+    os._exit(code or 0)
+
+
+def _not_json(obj: Any) -> Any:
+    if isinstance(obj, decimal.Decimal) and obj.is_finite():
+        return orjson.Fragment(str(obj))  # as Lambda's encoder writes a Decimal: a number
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+
+_STRICT = (
+    orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+)
+
+
+def marshal(result: Any) -> bytes:
+    """The result as JSON, refusing what Lambda's `json` encoder refuses.
+
+    orjson would write a datetime as a string and NaN as null; on Lambda both fail with
+    `Runtime.MarshalError`, so they fail here too (TypeError / ValueError with Python's
+    own wording). NaN and infinity only ever become `null`, so the exact check runs only
+    when the output holds one.
+    """
+    try:
+        body = orjson.dumps(result, default=_not_json, option=_STRICT)
+    except orjson.JSONEncodeError:  # Python's json decides, and words the error
+        return json.dumps(result, allow_nan=False, default=_lambda_default).encode()
+    if b"null" in body:
+        json.dumps(result, allow_nan=False, default=_lambda_default)
+    return body
+
+
+def _lambda_default(obj: Any) -> Any:
+    if isinstance(obj, decimal.Decimal):
+        return str(obj)
+    return _not_json(obj)
 
 
 def main() -> None:
