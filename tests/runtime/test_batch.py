@@ -364,3 +364,53 @@ def test_container_overrides(
     assert "--memory 64m" in line and "--cpus 0.5" in line
     assert "-e OVERRIDDEN=yes" in line and "-e SHARED=override" in line
     assert line.rstrip().endswith("example.org/needs-docker:1 other file:///y.json")
+
+
+def test_a_job_killed_by_a_signal_says_so(
+    run: Any, pool: LambdaPool, runner: BatchRunner, locations: Locations
+) -> None:
+    """Exit code 137 and the signal, as a container reports it; through update-state's
+    message and through post-batch (not `unknown` nor `UnknownError: working on item 3`)."""
+    from cirrostratus.engine.update import error_message
+
+    url = _stage(locations, _payload(), "killed")
+    params = {
+        "JobDefinition": "ShellJob",
+        "JobName": "k",
+        "Parameters": {"url": url, "mode": "kill"},
+    }
+    err, cause = _failed(run, runner.submit_job(params))
+    assert err.error == "States.TaskFailed"
+    assert cause["Status"] == "FAILED"
+    assert cause["StatusReason"] == "Essential container in task exited"
+    container = cause["Attempts"][-1]["Container"]
+    assert container["ExitCode"] == 137 and cause["Container"]["ExitCode"] == 137
+    assert container["Reason"] == "Container killed by SIGKILL (exit code 137)"
+    assert error_message(err.error, err.cause) == (
+        "States.TaskFailed: Essential container in task exited: "
+        "Container killed by SIGKILL (exit code 137)"
+    )
+    caught = {"url": url, "error": {"Error": err.error, "Cause": err.cause}}
+    post_err, post_cause = _failed(run, pool.invoke("post-batch", caught))
+    assert post_err.error == "UnknownError"
+    assert post_cause["errorMessage"] == (
+        "Essential container in task exited: Container killed by SIGKILL (exit code 137) "
+        "(last log line: working on item 3)"
+    )
+
+
+def test_a_failing_job_names_its_exit_code(
+    run: Any, runner: BatchRunner, locations: Locations
+) -> None:
+    from cirrostratus.engine.update import error_message
+
+    url = _stage(locations, _payload(), "fails")
+    params = {
+        "JobDefinition": "ShellJob",
+        "JobName": "f",
+        "Parameters": {"url": url, "mode": "fail"},
+    }
+    err, _cause = _failed(run, runner.submit_job(params))
+    assert error_message(err.error, err.cause) == (
+        "States.TaskFailed: Essential container in task exited (exit code 2)"
+    )

@@ -89,6 +89,10 @@ def error_message(error: str | None, cause: str | None) -> str:
     except orjson.JSONDecodeError:
         return f"{name}: {cause}"
     if isinstance(parsed, dict):
+        if "errorMessage" not in parsed and "StatusReason" in parsed:  # a Batch job's Cause
+            from cirrostratus.runtime.errors import job_failure
+
+            return f"{name}: {job_failure(parsed) or 'unknown'}"
         return f"{name}: {parsed.get('errorMessage', 'unknown')}"
     return f"{name}: {cause}"
 

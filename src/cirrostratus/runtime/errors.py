@@ -66,8 +66,34 @@ def error_message(failure: TaskFailed) -> str:
         if "errorMessage" in body:
             return str(body["errorMessage"])
         if "StatusReason" in body:
-            return str(body["StatusReason"])
+            return job_failure(body) or str(body["StatusReason"])
     return cause
+
+
+def job_failure(description: Any) -> str | None:
+    """What a failed Batch job's description (a `batch:submitJob.sync` Cause) says went wrong.
+
+    AWS's StatusReason (`Essential container in task exited`) says little alone; the last
+    attempt's container says more: its Reason (`Container killed by SIGKILL (exit code
+    137)`, AWS's `OutOfMemoryError: Container killed due to memory usage`) or its exit code.
+    None when `description` is not a job description.
+    """
+    if not isinstance(description, dict) or "StatusReason" not in description:
+        return None
+    status = str(description.get("StatusReason") or "")
+    attempts = description.get("Attempts") or []
+    container = (
+        (attempts[-1].get("Container") if isinstance(attempts[-1], dict) else None)
+        if attempts
+        else description.get("Container")
+    ) or {}
+    reason = container.get("Reason")
+    code = container.get("ExitCode")
+    if reason and reason != status:
+        return f"{status}: {reason}" if status else str(reason)
+    if code not in (None, 0) and not reason:
+        return f"{status} (exit code {code})"
+    return status or None
 
 
 __all__ = [
@@ -80,6 +106,7 @@ __all__ = [
     "TaskFailed",
     "describe_exception",
     "error_message",
+    "job_failure",
     "lambda_cause",
     "runtime_failure",
 ]

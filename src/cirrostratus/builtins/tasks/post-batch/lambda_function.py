@@ -7,7 +7,9 @@ On failure the workflow catches the error into `$.error` and comes here: the Cau
 job description as JSON) names the last attempt's log stream; the LAST line of that log is
 parsed as `ErrorType: message` and an exception of that type is raised, so the workflow (and
 Cirrus's state classification, e.g. `InvalidInput` → INVALID) sees the task's own error
-rather than `States.TaskFailed`. Locally the log is `$CIRRUS_LOG_DIR/batch/<stream>`;
+rather than `States.TaskFailed`. A job killed by a signal (or, on AWS, for its memory) says
+so instead, with its last line beside it: `UnknownError: Essential container in task
+exited: Container killed by SIGKILL (exit code 137) (last log line: …)`. Locally the log is `$CIRRUS_LOG_DIR/batch/<stream>`;
 without CIRRUS_LOG_DIR it is read from CloudWatch (`/aws/batch/job`) as on AWS.
 """
 
@@ -22,6 +24,7 @@ from typing import Any
 import orjson
 
 from cirrostratus.payload import batch_output_url, to_transport
+from cirrostratus.runtime.errors import job_failure
 from cirrostratus.storage import open_store, read_url
 
 LOG_GROUP = "/aws/batch/job"
@@ -43,14 +46,39 @@ def _job_error(error: dict[str, Any]) -> Exception:
     try:
         cause = orjson.loads(error["Cause"])
         stream = cause["Attempts"][-1]["Container"]["LogStreamName"]
-        message = _last_line(stream)
     except Exception as err:
         return Exception(f"Unable to get error log ({type(err).__name__}: {err})")
+    killed = _killed(cause)
+    try:
+        message = _last_line(stream)
+    except Exception as err:
+        if killed:  # killed before it printed anything: the kill is the whole story
+            return _named("UnknownError", killed)
+        return Exception(f"Unable to get error log ({type(err).__name__}: {err})")
+    if killed:
+        # a signal (or AWS's OutOfMemoryError) ended the job: whatever it printed last is
+        # not its error, so say how it died and show that line beside it
+        return _named("UnknownError", f"{killed} (last log line: {message})")
     match = ERROR_LINE.match(message)
     error_type = (match.group(1) if match else None) or "UnknownError"
     text = match.group(2) if match else message
+    return _named(error_type, text)
+
+
+def _named(error_type: str, text: str) -> Exception:
     error_class: type[Exception] = type(error_type, (Exception,), {})
     return error_class(text)
+
+
+def _killed(cause: Any) -> str | None:
+    """How the job died, when its container was killed (its `Reason`), else None."""
+    try:
+        container = cause["Attempts"][-1]["Container"]
+    except (KeyError, IndexError, TypeError):
+        return None
+    if not isinstance(container, dict) or not container.get("Reason"):
+        return None
+    return job_failure(cause)
 
 
 def _last_line(stream: str) -> str:
