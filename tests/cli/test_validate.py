@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from click.testing import CliRunner, Result
@@ -28,7 +29,7 @@ def test_broken_project_exits_1_and_lists_problems() -> None:
     assert any(
         line.startswith("warning: tasks/slow/definition.yml: lambda.timeout:") for line in lines
     )
-    assert "error(s)" in lines[-1]
+    assert re.match(r"\d+ errors, \d+ warnings in ", lines[-1])
 
 
 def test_json_output() -> None:

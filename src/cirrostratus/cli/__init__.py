@@ -31,7 +31,6 @@ COMMANDS: dict[str, str] = {
     "query": "query:query",
     "rerun": "query:rerun",
     "deadletters": "deadletters:deadletters",
-    "build": "build:build",
 }
 
 
@@ -105,7 +104,11 @@ def _not_yet(name: str) -> click.Command:
 @click.version_option(package_name="cirrostratus", prog_name="cirro")
 @click.pass_context
 def cli(ctx: click.Context, verbose: int, project_dir: str | None) -> None:
-    """Run Cirrus STAC pipelines on this machine, deploy them to AWS, or spread them over Dask."""
+    """Run Cirrus STAC pipelines on this machine, from an unchanged Cirrus project.
+
+    Tasks run as Lambda-style handlers or Batch jobs in local processes, workflows through a
+    local Step Functions (ASL) interpreter, state in .cirro/ (SQLite and folders).
+    """
     level = max(logging.WARNING - 10 * verbose, logging.DEBUG)
     logging.basicConfig(
         level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
@@ -127,6 +130,11 @@ def main(argv: list[str] | None = None) -> Any:
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)
+    except click.UsageError as exc:
+        # one line, like every other error: the problem, then where help is
+        where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        click.secho(f"Error: {exc.format_message()}{where}", fg="red", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
@@ -135,3 +143,22 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as exc:
+        message = _unusable_file(exc)
+        if message is None:
+            raise
+        click.secho(f"Error: {message}", fg="red", err=True)
+        sys.exit(1)
+
+
+def _unusable_file(exc: Exception) -> str | None:
+    """The message of a local database (state.db, intake.db, history.db) that cannot be opened
+    or used; it already names the file and the fix (move it aside), so it is all users see.
+
+    The backends raise these from deep inside any command; catching them here, once, keeps
+    every command free of the same try/except. Anything else is a bug and keeps its traceback.
+    """
+    from cirrostratus.intake.model import IntakeError
+    from cirrostratus.sqlitedb import DatabaseError
+
+    return str(exc) if isinstance(exc, DatabaseError | IntakeError) else None

@@ -25,8 +25,21 @@ def deadletters() -> None:
     """Messages that could not be processed (invalid payloads, repeated failures)."""
 
 
+def message_ids(ids: tuple[str, ...]) -> list[str] | None:
+    """The IDS argument of redrive/purge: message ids as `deadletters list` prints them
+    (numbers); anything else is a usage error. None (no IDS) means all."""
+    bad = [i for i in ids if not i.isdigit()]
+    if bad:
+        raise click.BadParameter(
+            f"{bad[0]!r} is not a dead letter id; ids are the numbers in the first column of "
+            "`cirro deadletters list`",
+            param_hint="IDS",
+        )
+    return list(ids) or None
+
+
 @deadletters.command("list")
-@click.option("--limit", type=int, default=100, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object with every dead letter.")
 @click.pass_context
 def list_(ctx: click.Context, limit: int, as_json: bool) -> None:
@@ -50,9 +63,22 @@ def list_(ctx: click.Context, limit: int, as_json: bool) -> None:
     if not letters:
         click.echo("no dead letters")
         return
-    for d in letters:
-        when = datetime.fromtimestamp(d.dead_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
-        click.echo(f"{d.id}  {when}  received {d.receive_count}x  {d.error}")
+    from cirrostratus.cli.tables import plural, print_table, shorten_ids_in
+
+    rows = [
+        (
+            d.id,
+            datetime.fromtimestamp(d.dead_at, UTC).strftime("%Y-%m-%d %H:%M:%S"),
+            str(d.receive_count),
+            shorten_ids_in(d.error or ""),
+        )
+        for d in letters
+    ]
+    print_table(("id", "dead since (UTC)", "receives", "error"), rows, nowrap=(0, 1, 2))
+    click.echo(
+        f"{plural(len(letters), 'dead letter')}; `cirro deadletters redrive [ID...]` sends "
+        "them back to the intake"
+    )
 
 
 @deadletters.command()
@@ -60,8 +86,13 @@ def list_(ctx: click.Context, limit: int, as_json: bool) -> None:
 @click.pass_context
 def redrive(ctx: click.Context, ids: tuple[str, ...]) -> None:
     """Send dead letters (all, or the IDS given) back to the intake queue."""
-    count = _queue(ctx).redrive(list(ids) or None)
-    click.echo(f"redrove {count} message(s) to the intake queue")
+    from cirrostratus.cli.tables import plural
+
+    wanted = message_ids(ids)
+    count = _queue(ctx).redrive(wanted)
+    click.echo(f"redrove {plural(count, 'message')} to the intake queue")
+    if wanted and count < len(wanted):
+        click.echo(f"{len(wanted) - count} of the ids given are not dead letters", err=True)
 
 
 @deadletters.command()
@@ -70,7 +101,10 @@ def redrive(ctx: click.Context, ids: tuple[str, ...]) -> None:
 @click.pass_context
 def purge(ctx: click.Context, ids: tuple[str, ...], yes: bool) -> None:
     """Delete dead letters (all, or the IDS given) for good."""
-    if not yes and not ids:
+    from cirrostratus.cli.tables import plural
+
+    wanted = message_ids(ids)
+    if not yes and not wanted:
         click.confirm("Delete every dead letter?", abort=True)
-    count = _queue(ctx).purge_dead(list(ids) or None)
-    click.echo(f"deleted {count} dead letter(s)")
+    count = _queue(ctx).purge_dead(wanted)
+    click.echo(f"deleted {plural(count, 'dead letter')}")

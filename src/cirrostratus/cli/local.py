@@ -39,14 +39,68 @@ def open_state(ctx: click.Context) -> Any:
     return SqliteStateStore(loc.state_db)
 
 
-def open_engine(ctx: click.Context, **kwargs: Any) -> Any:
-    from cirrostratus.engine.local import LocalEngine
-    from cirrostratus.project import ProjectError, ProjectNotFound
+def load_runnable_project(root: Path | None) -> Any:
+    """The project at `root`, refused (exit 2) when it does not load.
 
+    Loading never raises for a bad file: it records a Problem and skips that part, so a
+    cirrus.yml with a YAML error would run with no provider.environment, and a broken
+    task definition would surface only as Lambda.ResourceNotFoundException mid-run. Commands
+    that run payloads call this first, before anything starts, and print the same lines as
+    `cirro validate`. Only loading errors count: they are free to find (the full validation
+    imports jsonschema and checks every ASL definition, ~0.15 s per command); warnings pass.
+    """
+    from cirrostratus.project import Project
+
+    project = Project.load(root)
+    errors = [p for p in project.problems if p.severity == "error"]
+    if errors:
+        lines = "\n".join(f"  {p}" for p in errors)
+        raise CliError(
+            f"the project at {project.root} does not load, so nothing was started:\n{lines}\n"
+            "Fix these (`cirro validate` lists every problem), then run again.",
+            2,
+        )
+    return project
+
+
+def open_engine(ctx: click.Context, project: Any = None, **kwargs: Any) -> Any:
+    """The project's local engine, after refusing a project that does not load (`project`:
+    one already loaded with `load_runnable_project`)."""
+    from cirrostratus.engine.local import LocalEngine
+    from cirrostratus.project import ProjectError
+    from cirrostratus.storage.locations import Locations
+
+    root = project_root(ctx)
+    project = project or load_runnable_project(root)
     try:
-        return LocalEngine.open(project_root(ctx), **kwargs)
-    except (ProjectError, ProjectNotFound) as exc:
+        return LocalEngine(project, Locations.for_project(root), **kwargs)
+    except ProjectError as exc:
         raise CliError(str(exc)) from None
+
+
+def write_file(target: str | Path, data: bytes) -> None:
+    """Write a command's output file (`payload get -f`, `task run -o`), the same rule for all:
+    missing parent folders are created, as `task run -o out/x.json` always did; a path that
+    still cannot be written (a file where a folder should be, no permission) is a usage
+    error naming the path, never a traceback. Commands that work before writing call
+    `writable` first, so a bad path fails before the work, not after it."""
+    writable(target)
+    try:
+        Path(target).write_bytes(data)
+    except OSError as exc:
+        raise CliError(f"cannot write {target}: {exc.strerror or exc}", 2) from None
+
+
+def writable(target: str | Path) -> None:
+    """Create `target`'s missing parent folders; a usage error (2) when that is impossible."""
+    path = Path(target)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next(p for p in path.parents if p.exists())
+        raise CliError(f"cannot write {target}: {blocker} is a file, not a folder", 2) from None
+    except OSError as exc:
+        raise CliError(f"cannot write {target}: {exc.strerror or exc}", 2) from None
 
 
 def echo_json(obj: Any) -> None:

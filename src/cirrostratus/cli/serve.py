@@ -17,23 +17,34 @@ from cirrostratus.cli.local import open_engine
     "--host",
     default="127.0.0.1",
     show_default=True,
+    hidden=True,
     help="Address for the HTTP API (reserved: this build serves no API yet).",
 )
 @click.option(
     "--port",
     default=8000,
     show_default=True,
+    hidden=True,
     type=int,
     help="Port for the HTTP API (reserved: this build serves no API yet).",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Executions in flight at once (default: 64 per core), as `cirro run --concurrency`.",
 )
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
     default=None,
-    help="Executions in flight at once (default: 64 per core).",
+    hidden=True,
+    help="Deprecated name of --concurrency.",
 )
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None:
+def serve(
+    ctx: click.Context, host: str, port: int, concurrency: int | None, workers: int | None
+) -> None:
     """Run payloads as they arrive (`cirro submit`, chains, reruns) until stopped.
 
     On start it resumes what a stopped engine left: CLAIMED and PROCESSING payloads run again
@@ -42,7 +53,10 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
     """
     from cirrostratus.engine.lock import EngineBusy
 
-    engine = open_engine(ctx, concurrency=workers)
+    if workers is not None:
+        click.echo("--workers is deprecated: use --concurrency (same meaning)", err=True)
+        concurrency = concurrency or workers
+    engine = open_engine(ctx, concurrency=concurrency)
     stop = asyncio.Event()
     presses = 0
 

@@ -14,6 +14,7 @@ import click
 
 from cirrostratus.cli import AliasedGroup
 from cirrostratus.cli.errors import CliError
+from cirrostratus.cli.tables import plural
 from cirrostratus.project import (
     Component,
     Project,
@@ -47,7 +48,8 @@ def load_project(ctx: click.Context, required: bool = True) -> Project:
     errors = [p for p in project.problems if p.severity == "error"]
     if errors and ctx.info_name != "validate":
         click.secho(
-            f"{len(errors)} problem(s) while loading, e.g. {errors[0]}; see `cirro validate`",
+            f"{plural(len(errors), 'problem')} while loading, e.g. {errors[0]}; "
+            "see `cirro validate`",
             fg="yellow",
             err=True,
         )
@@ -71,6 +73,7 @@ def show() -> None:
     cirro show tasks                      one line per task
     cirro show task copy-assets           its details and merged environments
     cirro show task copy-assets readme    one of its files (definition, readme, handler)
+    cirro show workflow mirror test_payload   a workflow's test-payload.json
     cirro show cf BasicSpotJobQueue       one CloudFormation resource
     """
 
@@ -87,7 +90,8 @@ def _line(name: str, flags: list[str], description: str, enabled: bool) -> str:
 
 def _component_command(group: str) -> click.Command:
     singular = group.rstrip("s")
-    files = (*FILES, "test_payload") if group == "workflows" else FILES
+    # a workflow has no handler; only a workflow has a test payload (as in Cirrus)
+    files = ("definition", "readme", "test_payload") if group == "workflows" else FILES
 
     @click.command(name=group, help=f"List {group}, or show one {singular} (and one of its files).")
     @click.argument("name", required=False)

@@ -26,4 +26,6 @@ def submit(ctx: click.Context, payloads: tuple[str, ...], replace: bool) -> None
         engine.close()
     holder = engine.lock.holder()
     where = f"engine pid {holder} will run them" if holder else "start `cirro serve` to run them"
-    click.echo(f"queued {len(ids)} payload(s); {where}")
+    from cirrostratus.cli.tables import plural
+
+    click.echo(f"queued {plural(len(ids), 'payload')}; {where}")

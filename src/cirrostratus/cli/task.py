@@ -75,11 +75,14 @@ def run(
     or a Lambda ARN), or `module:Class` / `path/to/file.py:Class` for a stactask Task subclass
     (or `module:function` for any handler).
     """
+    from cirrostratus.cli.local import writable, write_file
     from cirrostratus.runtime import once
     from cirrostratus.storage.locations import Locations
 
     extra = _parse_env(env)
     event = _read_payload(payload)
+    if output:
+        writable(output)  # before the task runs, not after
     project = _load_project(
         ctx.obj.get("project_dir") if ctx.obj else None, required=":" not in name
     )
@@ -131,8 +134,7 @@ def run(
         raise CliError(f"{result.error}: {result.message}")
     data = orjson.dumps(result.output, option=orjson.OPT_INDENT_2) + b"\n"
     if output:
-        Path(output).parent.mkdir(parents=True, exist_ok=True)
-        Path(output).write_bytes(data)
+        write_file(output, data)
         click.echo(f"wrote {output}", err=True)
     else:
         sys.stdout.buffer.write(data)
@@ -174,7 +176,8 @@ def _read_payload(source: str) -> Any:
 
 
 def _load_project(explicit: str | None, *, required: bool) -> Any:
-    from cirrostratus.project import Project, ProjectNotFound, find_project
+    from cirrostratus.cli.local import load_runnable_project
+    from cirrostratus.project import ProjectNotFound, find_project
 
     try:
         root = find_project(explicit=explicit)
@@ -182,4 +185,4 @@ def _load_project(explicit: str | None, *, required: bool) -> Any:
         if required:
             raise CliError(str(exc)) from None
         return None
-    return Project.load(root)
+    return load_runnable_project(root)

@@ -30,7 +30,9 @@ def validate(ctx: click.Context, as_json: bool, strict: bool) -> None:
     else:
         for problem in problems:
             click.secho(str(problem), fg="red" if problem.severity == "error" else "yellow")
-        summary = f"{errors} error(s), {warnings} warning(s) in {project.root}"
+        from cirrostratus.cli.tables import plural
+
+        summary = f"{plural(errors, 'error')}, {plural(warnings, 'warning')} in {project.root}"
         click.echo(summary if problems else f"{project.root}: no problems found")
     if errors or (strict and warnings):
         ctx.exit(1)
