@@ -85,3 +85,24 @@ def test_workflow_error_type_through_post_batch(run: Any, invoker: Any, project:
     assert result.status == "FAILED"
     assert result.error == "InvalidInput"
     assert orjson.loads(result.cause or "{}")["errorMessage"] == "no usable assets in the item"
+
+
+@pytest.mark.parametrize(
+    ("resource", "params"),
+    [
+        ("!GetAtt envdump.Arn", _payload(return_none=True)),
+        (
+            "arn:aws:states:::lambda:invoke",
+            {"FunctionName": "testsvc-dev-envdump", "Payload": _payload(return_none=True)},
+        ),
+    ],
+)
+def test_a_task_returning_none_fails_naming_it(
+    run: Any, invoker: Any, resource: str, params: Any
+) -> None:
+    ctx = SimpleNamespace(execution_id="exec-none", state_name="dump-it")
+    with pytest.raises(TaskFailed) as info:
+        run(invoker(resource, params, ctx))
+    assert info.value.error == "TaskReturnedNone"
+    message = orjson.loads(info.value.cause or "{}")["errorMessage"]
+    assert message.startswith("task 'envdump' (state 'dump-it') returned None")

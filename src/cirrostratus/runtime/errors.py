@@ -32,6 +32,7 @@ EXIT_ERROR = "Runtime.ExitError"
 TOO_MANY_REQUESTS = "Lambda.TooManyRequestsException"
 BATCH_FAILED = "States.TaskFailed"
 RUNTIME = "States.Runtime"
+RETURNED_NONE = "TaskReturnedNone"
 
 
 def lambda_cause(error_type: str, message: str, stack: list[str] | None = None) -> str:
@@ -100,6 +101,7 @@ __all__ = [
     "BATCH_FAILED",
     "EXIT_ERROR",
     "OUT_OF_MEMORY",
+    "RETURNED_NONE",
     "RUNTIME",
     "TIMEOUT",
     "TOO_MANY_REQUESTS",

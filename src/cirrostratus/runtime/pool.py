@@ -336,6 +336,11 @@ class LambdaPool:
                 log.exception("lambda pool housekeeping failed; continuing")
 
     # -- introspection ----------------------------------------------------------------
+    def component_name(self, function_name: str) -> str:
+        """The task, function or feeder a name invoked so far resolves to (else the name)."""
+        fp = self._by_ref.get(function_name)
+        return fp.spec.name if fp else function_name
+
     def worker_pids(self, function_name: str) -> list[int]:
         """PIDs of the live workers of a function (for tests and `cirro` diagnostics)."""
         fp = self._by_ref.get(function_name) or self._pools.get(function_name)

@@ -10,6 +10,7 @@ Workflow definitions run unchanged, so the Resource is whatever the workflow wro
 - `arn:aws:states:::batch:submitJob.sync` → `BatchRunner.submit_job(parameters)`, with
   `#{LogicalId}` job definitions and queues resolved to the project's resources;
 - anything else fails with `States.Runtime` naming the Resource.
+A lambda task that returns None fails with `TaskReturnedNone` naming the task and state.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 import orjson
 
 from cirrostratus.runtime.batch import BatchRunner
-from cirrostratus.runtime.errors import RUNTIME, TaskFailed
+from cirrostratus.runtime.errors import RETURNED_NONE, RUNTIME, TaskFailed, lambda_cause
 from cirrostratus.runtime.logs import batch_log_path
 from cirrostratus.runtime.names import function_ref
 from cirrostratus.runtime.pool import LambdaPool
@@ -40,7 +41,7 @@ def make_invoker(
     async def invoker(resource: Any, parameters: Any, context: Any) -> Any:
         execution_id = getattr(context, "execution_id", None)
         if resource == LAMBDA_INVOKE:
-            return await _lambda_invoke(lambda_pool, parameters, execution_id)
+            return await _lambda_invoke(lambda_pool, parameters, execution_id, context)
         if resource == BATCH_SUBMIT_SYNC:
             if batch_runner is None:
                 raise TaskFailed(
@@ -59,13 +60,33 @@ def make_invoker(
         name = function_ref(resource)
         if name is None:
             raise TaskFailed(RUNTIME, _unsupported(resource))
-        return await lambda_pool.invoke(name, parameters, execution_id=execution_id)
+        result = await lambda_pool.invoke(name, parameters, execution_id=execution_id)
+        if result is None:
+            raise _returned_none(lambda_pool.component_name(name), context)
+        return result
 
     return invoker
 
 
+def _returned_none(name: str, context: Any) -> TaskFailed:
+    """A task that returns None fails here, naming itself.
+
+    On AWS the Task state would succeed with `null` and the failure would surface later,
+    in whichever state (or update-state) first reads the payload, with an error that names
+    that state instead. A Cirrus task always returns its output payload, so the truthful
+    place to fail is the task that returned nothing.
+    """
+    state = getattr(context, "state_name", None)
+    where = f" (state {state!r})" if state else ""
+    message = (
+        f"task {name!r}{where} returned None: a Cirrus task must return its output payload "
+        "(on AWS the next state would receive null and fail there)"
+    )
+    return TaskFailed(RETURNED_NONE, lambda_cause(RETURNED_NONE, message))
+
+
 async def _lambda_invoke(
-    pool: LambdaPool, parameters: Any, execution_id: str | None
+    pool: LambdaPool, parameters: Any, execution_id: str | None, context: Any = None
 ) -> dict[str, Any]:
     if not isinstance(parameters, dict) or "FunctionName" not in parameters:
         raise TaskFailed(
@@ -81,6 +102,8 @@ async def _lambda_invoke(
     result = await pool.invoke(
         name, parameters.get("Payload", {}), execution_id=execution_id, request_id=request_id
     )
+    if result is None:
+        raise _returned_none(pool.component_name(name), context)
     return {
         "ExecutedVersion": "$LATEST",
         "Payload": result,
