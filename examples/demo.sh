@@ -18,10 +18,12 @@ step "1. a fresh Cirrus project in $work/scaffold"
   "$cirro" create task -t lambda lambda-task "A lambda-only task"
   "$cirro" create task -t batch batch-task "A batch-only task"
   "$cirro" create task -t lambda -t batch dual-task "A task that runs on Lambda or Batch"
-  "$cirro" create workflow my-workflow "A workflow"
+  "$cirro" create workflow my-workflow "Each kind of task, then publish" \
+    --task lambda-task --task batch-task --task dual-task --task publish
   "$cirro" create feeder my-feeder "A feeder"
   "$cirro" show tasks
   "$cirro" validate
+  "$cirro" run workflows/my-workflow/test-payload.json   # the example payload create wrote
 )
 
 step "2. the sample project, on 300 generated payloads (every 60th on Batch, 3 chained)"

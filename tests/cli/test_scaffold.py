@@ -45,7 +45,20 @@ def test_demo_sequence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
             "dual-task",
             "A task that runs on Lambda or Batch",
         ],
-        ["create", "workflow", "my-workflow", "A workflow"],
+        [
+            "create",
+            "workflow",
+            "my-workflow",
+            "Each kind of task, then publish",
+            "--task",
+            "lambda-task",
+            "--task",
+            "batch-task",
+            "--task",
+            "dual-task",
+            "--task",
+            "publish",
+        ],
         ["create", "feeder", "my-feeder", "A feeder"],
     ):
         result = runner.invoke(cli, args)
