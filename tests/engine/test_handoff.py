@@ -17,7 +17,7 @@ def test_hand_over_reports_invalid_duplicate_skipped_and_finished(project: Path)
 
     def serving_engine_runs(_: float) -> None:
         # stands in for `cirro serve`: drains what the hand-over queued
-        asyncio.run(engine.run([]))
+        asyncio.run(engine.drain_queued())
 
     broken = make_payload("mirror", "broken")
     del broken["process"]["workflow"]

@@ -226,7 +226,7 @@ def test_a_large_payload_crosses_the_intake_as_a_url(project: Path) -> None:
     body = orjson.loads(message.body)
     assert set(body) == {"url"} and body["url"].startswith("file://")
     engine.intake.release_all()
-    report = asyncio.run(engine.run([]))
+    report = asyncio.run(engine.drain_queued())
     assert report.ok, report.to_json()
     out = engine.payloads.get_json("test-collection/workflow-mirror/big/output.json")
     assert len(out["features"][0]["properties"]["notes"]) == 200_000

@@ -80,7 +80,7 @@ def test_run_hands_payloads_to_a_serving_engine(project: Path) -> None:
             text=True,
             timeout=120,
         )
-        assert f"engine pid {proc.pid} is serving this project" in other.stderr
+        assert f"engine pid {proc.pid} is running this project" in other.stderr
         assert "Traceback" not in other.stderr
         assert other.returncode == 1  # one of the two ends INVALID
         summary = json.loads(other.stdout.strip().splitlines()[-1])

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import glob
+import itertools
 import os
 import sys
 import time
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import click
@@ -14,10 +16,8 @@ import click
 from cirrostratus.cli.errors import CliError
 
 
-def gather_payloads(sources: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Payload dicts from files, globs and stdin; any unreadable source is a usage error (2)."""
-    from cirrostratus.payload import PayloadError, load_payloads
-
+def payload_paths(sources: tuple[str, ...]) -> list[str]:
+    """The files (or '-') `sources` name, globs expanded; a missing one is a usage error (2)."""
     if not sources:
         if sys.stdin.isatty():
             raise CliError("give payload files, globs, or '-' to read payloads from stdin", 2)
@@ -31,17 +31,81 @@ def gather_payloads(sources: tuple[str, ...]) -> list[dict[str, Any]]:
         if not matches:
             raise CliError(f"{source}: no such file (and no file matches it as a glob)", 2)
         paths.extend(matches)
-    payloads: list[dict[str, Any]] = []
-    for path in paths:
-        try:
-            payloads.extend(load_payloads(path))
-        except PayloadError as exc:
-            raise CliError(str(exc), 2) from None
-        except OSError as exc:
-            raise CliError(f"{path}: cannot be read ({exc.strerror or exc})", 2) from None
+    return paths
+
+
+def gather_payloads(sources: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Payload dicts from files, globs and stdin; any unreadable source is a usage error (2)."""
+    payloads = list(PayloadSource(sources))
     if not payloads:
         raise CliError("no payloads found in the given input", 2)
     return payloads
+
+
+class PayloadSource:
+    """Payloads from files, globs and stdin, read as they are submitted, so a run of 50,000
+    payloads never holds them all (a JSON-lines file is read a line at a time).
+
+    `check()` reads everything once first and counts it: a broken file is refused (exit 2)
+    before anything is queued. Only stdin, which cannot be read twice, is kept in memory.
+    """
+
+    def __init__(self, sources: tuple[str, ...]) -> None:
+        self.paths = payload_paths(sources)
+        self._stdin: list[dict[str, Any]] | None = None
+
+    def check(self) -> int:
+        """How many payloads there are; any unreadable source is a usage error (2)."""
+        count = sum(1 for _ in self)
+        if not count:
+            raise CliError("no payloads found in the given input", 2)
+        return count
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for path in self.paths:
+            if path == "-":
+                if self._stdin is None:
+                    self._stdin = _load(path)
+                yield from self._stdin
+            else:
+                yield from _stream(path)
+
+
+def _load(source: str | bytes, name: str | None = None) -> list[dict[str, Any]]:
+    from cirrostratus.payload import PayloadError, load_payloads
+
+    try:
+        return load_payloads(source)
+    except PayloadError as exc:
+        raise CliError(str(exc.with_source(name)), 2) from None
+    except OSError as exc:
+        raise CliError(f"{name or source!s}: cannot be read ({exc.strerror or exc})", 2) from None
+
+
+def _stream(path: str) -> Iterator[dict[str, Any]]:
+    """The payloads of one file; JSON lines one line at a time (a file whose first line is
+    a whole JSON object and that has more lines), any other JSON as one document."""
+    import orjson
+
+    try:
+        with open(path, "rb") as fh:
+            first = fh.readline()
+            rest = fh.readline()
+            lines = False
+            if rest.strip() and first.strip():
+                try:
+                    lines = isinstance(orjson.loads(first), dict)
+                except orjson.JSONDecodeError:
+                    lines = False
+            if not lines:
+                data = first + rest + fh.read()
+                yield from _load(data, path) if data.strip() else _load(path)
+                return
+            for number, line in enumerate(itertools.chain((first, rest), fh), start=1):
+                if line.strip():
+                    yield from _load(line, f"{path} line {number}")
+    except OSError as exc:
+        raise CliError(f"{path}: cannot be read ({exc.strerror or exc})", 2) from None
 
 
 class Progress:
@@ -81,8 +145,13 @@ class Progress:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """End the bar (before a message is printed below it)."""
         if self._bar is not None:
             self._bar.__exit__(None, None, None)
+            self._bar = None
 
     def update(self, done: int, total: int, counts: dict[str, int]) -> None:
         if not self.enabled:
@@ -99,12 +168,13 @@ class Progress:
 
 def print_summary(report: Any, limit: int = 30) -> None:
     """The table: every payload that did not complete (up to `limit`), then completed ones
-    up to a handful; the counts and the rate last."""
+    up to a handful; the counts and the rate last, then a line each for what the engine ran
+    besides this run's payloads, what is left queued, and what `--replace` would run again."""
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
-    records = list(report.records.values())
+    records = report.records.values()
     table = Table(title=None, show_lines=False)
     table.add_column("payload id", overflow="fold", ratio=3)
     table.add_column("workflow", overflow="fold", ratio=1)
@@ -112,38 +182,80 @@ def print_summary(report: Any, limit: int = 30) -> None:
     table.add_column("duration", no_wrap=True, justify="right")
     table.add_column("error", overflow="fold", ratio=2)
     colours = {"COMPLETED": "green", "FAILED": "red", "INVALID": "yellow", "ABORTED": "magenta"}
-    shown = [r for r in records if r.state != "COMPLETED"][:limit]
-    shown += [r for r in records if r.state == "COMPLETED"][: max(0, min(10, limit - len(shown)))]
+    shown = list(itertools.islice((r for r in records if r.state != "COMPLETED"), limit))
+    room = max(0, min(10, limit - len(shown)))
+    shown += list(itertools.islice((r for r in records if r.state == "COMPLETED"), room))
     for r in shown:
         colour = colours.get(r.state, "white")
         state = f"[{colour}]{r.state}[/]" + (" (skipped)" if r.skipped else "")
         duration = "" if r.duration_s is None else f"{r.duration_s:.2f}s"
         table.add_row(r.payload_id, r.workflow, state, duration, r.error or "")
     console.print(table)
-    if len(records) > len(shown):
-        console.print(f"... and {len(records) - len(shown)} more (use --json for all)")
+    total = len(report.records)
+    if total > len(shown):
+        console.print(f"... and {total - len(shown)} more (use --json for all)")
     counts = ", ".join(f"{n} {s}" for s, n in sorted(report.counts().items()))
-    rate = len(records) / report.wall_s if report.wall_s else 0.0
-    console.print(
-        f"[bold]{len(records)} payloads[/]: {counts} in {report.wall_s:.2f}s ({rate:.0f}/s)"
-    )
+    rate = total / report.wall_s if report.wall_s else 0.0
+    noun = "payload" if total == 1 else "payloads"
+    console.print(f"[bold]{total} {noun}[/]: {counts} in {report.wall_s:.2f}s ({rate:.0f}/s)")
+    for line in report_notes(report):
+        console.print(line, highlight=False)
 
 
-def run_engine(engine: Any, items: list[dict[str, Any]], replace: bool, progress: Progress) -> Any:
-    """Run to the end here — or, when `cirro serve` runs the project, hand the payloads to it
-    and follow them to the end."""
+def report_notes(report: Any) -> list[str]:
+    """One line each: payloads of other runs the engine ran meanwhile, messages left queued,
+    and the `--replace` hint when payloads were skipped as already COMPLETED or INVALID."""
+    notes = []
+    others = getattr(report, "others", None)
+    if others:
+        counts = ", ".join(f"{n} {s}" for s, n in sorted(others.items()))
+        notes.append(
+            f"also ran {sum(others.values())} payloads queued by other runs or `cirro submit` "
+            f"(not in this report): {counts}"
+        )
+    left = getattr(report, "left_queued", 0)
+    if left:
+        notes.append(
+            f"{left} other payloads wait in the intake; the next `cirro run` or `cirro serve` "
+            "runs them"
+        )
+    skipped = report.skipped_terminal() if hasattr(report, "skipped_terminal") else 0
+    if skipped:
+        notes.append(
+            f"{skipped} skipped as already COMPLETED or INVALID: `cirro run --replace` "
+            "runs them again (after fixing an INVALID payload's file, for example)"
+        )
+    return notes
+
+
+def run_engine(
+    engine: Any, items: Iterable[dict[str, Any]], replace: bool, progress: Progress
+) -> Any:
+    """Run to the end here — or, when another engine runs the project, hand the payloads to
+    it and follow them to the end. Ctrl-C says what is left queued for the next run."""
     from cirrostratus.engine.handoff import hand_over
     from cirrostratus.engine.lock import EngineBusy
 
+    update = progress.update if progress.enabled else None
     try:
-        return asyncio.run(engine.run(items, replace=replace, progress=progress.update))
-    except EngineBusy:
+        try:
+            return asyncio.run(engine.run(items, replace=replace, progress=update))
+        except EngineBusy:
+            click.echo(
+                f"engine pid {engine.lock.holder()} is running this project: handing the "
+                "payloads to it and following them",
+                err=True,
+            )
+            return hand_over(engine, items, replace=replace, progress=update)
+    except KeyboardInterrupt:
+        progress.stop()
+        left = engine.intake.waiting_count()
         click.echo(
-            f"engine pid {engine.lock.holder()} is serving this project: handing the "
-            "payloads to it and following them",
+            f"interrupted: {left} payloads left queued in the intake (`cirro payload state ID` "
+            "shows them QUEUED); the next `cirro run` or `cirro serve` runs them",
             err=True,
         )
-        return hand_over(engine, items, replace=replace, progress=progress.update)
+        raise
     finally:
         engine.close()
 
@@ -171,15 +283,16 @@ def run(
     """Run PAYLOADS (files, globs, or - for stdin) through their workflows, here and now.
 
     Each input may hold one payload, a JSON list of payloads, or JSON lines. Chained payloads
-    (a `process` list) run too. Exit 0 when every payload ends COMPLETED, 1 otherwise,
-    2 for usage errors.
+    (a `process` list) run too. The report covers exactly these payloads and the ones they
+    chain to. Exit 0 when every payload ends COMPLETED, 1 otherwise, 2 for usage errors.
     """
     from cirrostratus.cli.local import open_engine
 
-    items = gather_payloads(payloads)
+    source = PayloadSource(payloads)
+    source.check()
     engine = open_engine(ctx, concurrency=concurrency)
     with Progress(enabled=not quiet and not as_json) as progress:
-        report = run_engine(engine, items, replace, progress)
+        report = run_engine(engine, source, replace, progress)
     if as_json:
         import orjson
 

@@ -25,7 +25,7 @@ from cirrostratus.engine.executor import LocalRunner
 from cirrostratus.engine.history import HistoryStore
 from cirrostratus.engine.lock import EngineLock
 from cirrostratus.engine.notify import JsonLinesNotifier, Notifier
-from cirrostratus.engine.process import ProcessResult, process
+from cirrostratus.engine.process import ProcessResult, derive_id, process
 from cirrostratus.engine.recovery import recover
 from cirrostratus.engine.report import Progress, RunReport, RunTracker
 from cirrostratus.engine.workflows import WorkflowRegistry
@@ -38,6 +38,7 @@ from cirrostratus.storage.locations import Locations
 
 Service = Callable[["LocalEngine", asyncio.Event], Awaitable[None]]
 RECEIVE_BATCH = 200
+SUBMIT_BATCH = 500  # payloads per intake transaction when submitting
 
 
 def default_concurrency() -> int:
@@ -90,15 +91,41 @@ class LocalEngine:
 
     # --- submitting ----------------------------------------------------------------------
 
-    def submit(self, payloads: Iterable[dict[str, Any]], *, replace: bool = False) -> list[str]:
-        """Send payloads to the intake queue (large ones as `{"url"}`); return message ids."""
-        bodies = []
+    def submit(
+        self,
+        payloads: Iterable[dict[str, Any]],
+        *,
+        replace: bool = False,
+        tracker: RunTracker | None = None,
+    ) -> list[str]:
+        """Send payloads to the intake queue (large ones as `{"url"}`); return message ids.
+
+        Payloads are read from the iterable and sent SUBMIT_BATCH at a time, so a run of many
+        files never holds them all. Each message is labelled with its payload id (QUEUED in
+        `cirro payload state`). With `tracker`, each payload is announced to it as the run's
+        own, and a payload already announced (the same one twice) is not sent again.
+        """
+        ids: list[str] = []
+        bodies: list[bytes] = []
+        labels: list[str | None] = []
         for payload in payloads:
+            pid = derive_id(payload)
+            if tracker is not None:
+                if pid is None:
+                    tracker.expect_unnamed()
+                elif not tracker.expect(pid):
+                    continue
             if replace:
                 payload = with_replace(payload)
             key = f"intake/{uuid.uuid4()}.json"
             bodies.append(to_transport_bytes(payload, self.payloads, key, self.threshold))
-        return self.intake.send_batch(bodies)
+            labels.append(pid)
+            if len(bodies) >= SUBMIT_BATCH:
+                ids += self.intake.send_batch(bodies, payload_ids=labels)
+                bodies, labels = [], []
+        if bodies:
+            ids += self.intake.send_batch(bodies, payload_ids=labels)
+        return ids
 
     # --- running -------------------------------------------------------------------------
 
@@ -109,15 +136,49 @@ class LocalEngine:
         replace: bool = False,
         progress: Progress | None = None,
     ) -> RunReport:
-        """Run payloads (and the payloads they chain to) to a terminal state."""
+        """Run payloads (and the payloads they chain to) to a terminal state.
+
+        The report covers exactly these payloads and their chained children. Payloads
+        already waiting in the intake (an interrupted run's, `cirro submit`'s) run too when
+        the intake hands them out first, but are only counted (`report.others`). Once every
+        own payload has ended, nothing more is received; what is running then finishes.
+        """
         began = time.monotonic()
-        tracker = RunTracker(progress)
+        stop = asyncio.Event()
+        tracker = RunTracker(progress, on_idle=stop.set)
         with self.lock.hold():
-            self.submit(payloads, replace=replace)
+            self.submit(payloads, replace=replace, tracker=tracker)
+            await self._run_tracked(tracker, stop)
+        tracker.report.wall_s = time.monotonic() - began
+        return tracker.report
+
+    async def take_over(self, tracker: RunTracker, refresh: Callable[[], None]) -> RunReport:
+        """Run to the end the payloads `tracker` expects, already queued by a hand-over whose
+        engine has stopped. Raises EngineBusy when another engine holds the project again.
+        `refresh` updates the tracker from the state database once the lock is held."""
+        stop = asyncio.Event()
+        tracker.on_idle = stop.set
+        with self.lock.hold():
+            refresh()
+            await self._run_tracked(tracker, stop)
+        return tracker.report
+
+    async def drain_queued(self, progress: Progress | None = None) -> RunReport:
+        """Run whatever waits in the intake (and what it chains to) until the intake is
+        empty, reporting all of it as this run's own."""
+        began = time.monotonic()
+        tracker = RunTracker(progress, adopt_all=True)
+        with self.lock.hold():
             async with _Session(self, tracker) as session:
                 await session.drain(until_idle=True)
         tracker.report.wall_s = time.monotonic() - began
         return tracker.report
+
+    async def _run_tracked(self, tracker: RunTracker, stop: asyncio.Event) -> None:
+        tracker.tick()  # nothing of its own to wait for: `stop` is set already
+        async with _Session(self, tracker) as session:
+            await session.drain(until_idle=True, stop=stop)
+        tracker.report.left_queued = self.intake.waiting_count()
 
     async def serve(
         self,
@@ -132,7 +193,7 @@ class LocalEngine:
         the place an HTTP API plugs in (it reads state and submits through this engine).
         """
         began = time.monotonic()
-        tracker = RunTracker(None)
+        tracker = RunTracker(None, adopt_all=True, keep_records=False)  # counts only
         with self.lock.hold():
             async with _Session(self, tracker) as session:
                 running = [asyncio.ensure_future(service(self, stop)) for service in services]
