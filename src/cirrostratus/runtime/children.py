@@ -6,7 +6,9 @@ a killed engine (`kill -9`, a crash, the OOM killer):
 
 1. **A parent-death signal.** On Linux each child asks the kernel, between fork and exec,
    for SIGKILL when its parent dies (`prctl(PR_SET_PDEATHSIG)`), so the leader dies at once
-   and its timeout no longer matters.
+   and its timeout no longer matters. (The kernel ties the signal to the thread that
+   spawned the child: the engine spawns from its event-loop thread, which lives as long as
+   the engine does.)
 2. **A record under `.cirro/pids/`.** The processes a job started itself do not get that
    signal (it is not inherited across fork). Every child is recorded as
    `<pid>.json` — its pid, its start time, and the engine's pid and start time — and removed
