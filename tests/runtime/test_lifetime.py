@@ -147,3 +147,59 @@ def test_a_reused_pid_is_left_alone(tmp_path: Path) -> None:
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+SPIN_PROJECT = {
+    "cirrus.yml": "service: lifetest\nprovider:\n  name: aws\n  stage: dev\n  region: us-west-2\n",
+    "tasks/spin/README.md": "# spin\n",
+    "tasks/spin/definition.yml": (
+        "description: writes its pid, then spins\n"
+        "lambda:\n  handler: lambda_function.handler\n  timeout: 5\n"
+    ),
+    "tasks/spin/lambda_function.py": (
+        "import os\nfrom pathlib import Path\n\n\ndef handler(event, context):\n"
+        "    Path(os.environ['CIRRO_HOME'], 'spin.pid').write_text(str(os.getpid()))\n"
+        "    while True:\n        pass\n"
+    ),
+    "workflows/spin/README.md": "# spin\n",
+    "workflows/spin/definition.yml": (
+        "name: lifetest-dev-spin\ndefinition:\n  StartAt: spin\n  States:\n"
+        "    spin:\n      Type: Task\n      Resource: !GetAtt spin.Arn\n      End: true\n"
+    ),
+}
+
+
+def test_kill_9_of_serve_ends_its_workers(tmp_path: Path) -> None:
+    """The issue's case: a handler spinning past its timeout, then `kill -9` of `cirro serve`."""
+    from cirrostratus.engine.local import LocalEngine
+
+    for name, text in SPIN_PROJECT.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    payload = {
+        "type": "FeatureCollection",
+        "features": [{"type": "Feature", "id": "a", "collection": "c", "properties": {}}],
+        "process": [{"workflow": "spin", "upload_options": {}, "tasks": {}}],
+    }
+    engine = LocalEngine.open(tmp_path)
+    engine.submit([payload])
+    engine.close()
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "cirrostratus", "--project", str(tmp_path), "serve"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    pidfile = tmp_path / ".cirro" / "spin.pid"
+    worker = 0
+    try:
+        assert _wait(lambda: pidfile.exists() and bool(pidfile.read_text()), 60)
+        worker = int(pidfile.read_text())
+        assert (tmp_path / ".cirro" / "pids" / f"{worker}.json").exists()
+    finally:
+        serve.kill()
+        serve.wait()
+    try:
+        assert _wait(lambda: not _alive(worker), 10), "the worker outlived the engine"
+    finally:
+        if worker and _alive(worker):
+            os.kill(worker, signal.SIGKILL)
