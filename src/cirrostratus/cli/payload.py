@@ -37,9 +37,9 @@ def payload() -> None:
 @click.pass_context
 def get(ctx: click.Context, payload_id: str, which: str, target: str | None) -> None:
     """Print the stored input (or --output) payload of PAYLOAD_ID."""
-    from cirrostratus.storage.store import StoreError
+    from cirrostratus.storage import StoreError, payload_key
 
-    key = f"{payload_id}/{which}.json"
+    key = payload_key(payload_id, f"{which}.json")
     try:
         data = _store(ctx).get_bytes(key)
     except StoreError:

@@ -86,7 +86,9 @@ def new_execution_id() -> str:
 
 
 def input_key(pid: str) -> str:
-    return f"{pid}/input.json"
+    from cirrostratus.storage.keys import payload_key  # fits any id (storage/keys.py)
+
+    return payload_key(pid, "input.json")
 
 
 @dataclass(slots=True)

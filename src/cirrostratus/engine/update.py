@@ -174,7 +174,15 @@ def finished_from_event(event: Mapping[str, Any], reader: Reader = read_url) -> 
 
 
 def output_key(pid: str) -> str:
-    return f"{pid}/output.json"
+    from cirrostratus.storage.keys import payload_key  # fits any id (storage/keys.py)
+
+    return payload_key(pid, "output.json")
+
+
+def chained_key(pid: str, execution_id: str) -> str:
+    from cirrostratus.storage.keys import payload_key
+
+    return payload_key(pid, f"chained-from-{execution_id}.json")
 
 
 def update(
@@ -244,9 +252,7 @@ def _chain(
         r.warnings.append(f"{len(nexts)} next payload(s) not sent: no intake queue")
         return
     bodies = [
-        to_transport_bytes(
-            n, payload_store, f"{n['id']}/chained-from-{f.execution_id}.json", threshold
-        )
+        to_transport_bytes(n, payload_store, chained_key(n["id"], f.execution_id), threshold)
         for n in nexts
     ]
     intake.send_batch(bodies)

@@ -15,7 +15,6 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 import orjson
 
@@ -35,7 +34,9 @@ def read(url: str) -> bytes:
 
 def write(url: str, data: bytes) -> None:
     if url.startswith("file://") or "://" not in url:
-        path = Path(unquote(urlparse(url).path)) if url.startswith("file://") else Path(url)
+        from cirrostratus.storage.keys import url_path  # literal, as fsspec reads it
+
+        path = Path(url_path(url)) if url.startswith("file://") else Path(url)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         return

@@ -24,7 +24,7 @@ from cirrostratus.runtime.jobs import JobSpec, job_from_definition
 from cirrostratus.runtime.logs import batch_log_path, read_logs
 from cirrostratus.runtime.pool import LambdaPool
 from cirrostratus.runtime.spec import LambdaSpec, spec_from_component, stack_of
-from cirrostratus.storage import open_store, read_url
+from cirrostratus.storage import open_store, payload_key, read_url
 from cirrostratus.storage.locations import Locations
 
 _ERROR_LINE = re.compile(r"^(?:cirrus\.?lib\.errors\.)?(?:([\.\w]+):)?\s*(.*)")
@@ -145,7 +145,7 @@ async def run_batch(
     runner = BatchRunner.for_project(project, locations, engine_probe=engine_probe)
     runner.jobs[job.logical_id] = job
     payload_id = event.get("id") if isinstance(event, dict) else None
-    key = f"batch/{payload_id or 'task-run'}/{uuid.uuid1()}.json"
+    key = payload_key(f"batch/{payload_id or 'task-run'}", f"{uuid.uuid1()}.json")
     url = open_store(locations.payload_url).put_bytes(key, orjson.dumps(event))
     params = {
         "JobDefinition": job.logical_id,

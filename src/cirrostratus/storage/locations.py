@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from cirrostratus.storage.keys import file_url
+
 LOCAL_DIR = ".cirro"
 
 
@@ -21,7 +23,7 @@ def _as_url(value: str, base: Path) -> str:
     path = Path(value)
     if not path.is_absolute():
         path = base / path
-    return path.absolute().as_uri()
+    return file_url(path)
 
 
 @dataclass(frozen=True)

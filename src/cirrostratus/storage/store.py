@@ -8,13 +8,10 @@ import os
 import threading
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
-from urllib.parse import quote, unquote, urlparse
 
 import orjson
 
-
-class StoreError(Exception):
-    """A key that cannot be stored or read (missing object, key escaping its root)."""
+from cirrostratus.storage.keys import StoreError, file_url, object_key, url_path
 
 
 @runtime_checkable
@@ -35,35 +32,31 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _clean_key(key: str) -> str:
-    parts = [p for p in key.replace("\\", "/").split("/") if p not in ("", ".")]
-    if not parts or ".." in parts:
-        raise StoreError(f"object key {key!r} is empty or escapes the store root (contains '..')")
-    return "/".join(parts)
+_clean_key = object_key  # every key is stored the one way storage/keys.py describes
 
 
 class LocalStore:
-    """A folder on this machine. URLs are `file://` so stactask and fsspec can read them."""
+    """A folder on this machine. URLs are `file://` + the path, literally, so stactask,
+    fsspec and pystac all open them (see storage/keys.py)."""
 
     concurrent_writes = False
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).absolute()
-        self.root_url = self.root.as_uri()
-        self._root_str = str(self.root)
+        self.root_url = file_url(self.root)
+        self._root_str = str(self.root).rstrip("/")  # "" for the file system root
         self._made: set[str] = set()  # folders known to exist: one mkdir per folder, not per write
         self._tmp = itertools.count()
 
     def path(self, key_or_url: str) -> Path:
         if key_or_url.startswith("file://"):
-            p = Path(unquote(urlparse(key_or_url).path))
-            return p
+            return Path(url_path(key_or_url))
         if os.path.isabs(key_or_url):
             return Path(key_or_url)
         return self.root / _clean_key(key_or_url)
 
     def url(self, key: str) -> str:
-        return (self.root / _clean_key(key)).as_uri()
+        return file_url(f"{self._root_str}/{_clean_key(key)}")
 
     def put_bytes(self, key: str, data: bytes) -> str:
         key = _clean_key(key)
@@ -88,7 +81,7 @@ class LocalStore:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
-        return "file://" + quote(target)
+        return file_url(target)
 
     def get_bytes(self, key_or_url: str) -> bytes:
         if "://" in key_or_url and not key_or_url.startswith("file://"):
@@ -162,7 +155,7 @@ class FsspecStore:
 def read_url(url: str) -> bytes:
     """Read any URL or path: file://, a plain path, s3://, http(s)://."""
     if url.startswith("file://"):
-        path = Path(unquote(urlparse(url).path))
+        path = Path(url_path(url))
     elif "://" not in url:
         path = Path(url)
     else:
@@ -184,7 +177,7 @@ def open_store(location: str | os.PathLike[str]) -> LocalStore | FsspecStore:
     """A store for a folder path, a file:// URL, or any fsspec URL such as s3://bucket/prefix."""
     loc = os.fspath(location)
     if loc.startswith("file://"):
-        return LocalStore(unquote(urlparse(loc).path))
+        return LocalStore(url_path(loc))
     if "://" in loc:
         return FsspecStore(loc)
     return LocalStore(loc)

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from cirrostratus.payload import Payload, batch_output_url, resolve
-from cirrostratus.storage import open_store, read_url
+from cirrostratus.storage import open_store, payload_key, read_url
 
 
 def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, str]:
@@ -26,7 +26,7 @@ def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, str]
         if not bucket:
             raise ValueError("CIRRUS_PAYLOAD_BUCKET is not set")
         payload_id = payload.get("id") or Payload.from_dict(payload).id
-        key = f"batch/{payload_id}/{uuid.uuid1()}.json"
+        key = payload_key(f"batch/{payload_id}", f"{uuid.uuid1()}.json")  # fits any id
         url = open_store(bucket).put_bytes(key, orjson.dumps(payload))
     except Exception as err:
         raise Exception(f"pre-batch: failed pre processing batch job for ({err})") from err

@@ -7,6 +7,7 @@ of the returned items, so this task needs no access to the state database.
 
 from __future__ import annotations
 
+import functools
 import os
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import orjson
 
 from cirrostratus.payload import Payload, render_path, resolve
+from cirrostratus.payload.templates import is_url
 from cirrostratus.storage import open_store, read_url
 from cirrostratus.storage.store import StoreError
 
@@ -22,11 +24,23 @@ def _now() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _target(template: str, item: dict[str, Any], data_root: str) -> str:
+@functools.lru_cache(maxsize=16)
+def _store(root: str) -> Any:
+    return open_store(root)
+
+
+def _destination(template: str, item: dict[str, Any], data_root: str) -> tuple[Any, str]:
+    """The store and key an item goes to: `<rendered path_template>/<id>.json` under the
+    data store, or under the URL a full-URL template names. The store escapes and fits the
+    key (storage/keys.py), so the href it gives opens with fsspec and pystac for any id."""
     rendered = render_path(template, item).rstrip("/") + f"/{item['id']}.json"
-    if "://" in rendered:
-        return rendered
-    return open_store(data_root).url(rendered)
+    if not is_url(rendered):
+        return _store(data_root), rendered
+    scheme, _, rest = rendered.partition("://")
+    if scheme == "file":
+        return _store("/"), rest
+    bucket, _, key = rest.partition("/")
+    return _store(f"{scheme}://{bucket}"), key
 
 
 def _existing_created(url: str) -> str | None:
@@ -36,18 +50,6 @@ def _existing_created(url: str) -> str | None:
         return None
     created = existing.get("properties", {}).get("created")
     return created if isinstance(created, str) else None
-
-
-def _write(url: str, item: dict[str, Any]) -> None:
-    data = orjson.dumps(item, option=orjson.OPT_INDENT_2)
-    if url.startswith("file://"):
-        root, _, key = url.rpartition("/")
-        open_store(root).put_bytes(key, data)
-        return
-    import fsspec
-
-    with fsspec.open(url, "wb") as fh:
-        fh.write(data)
 
 
 def publish_items(payload: Payload, data_root: str, api_url: str | None = None) -> list[str]:
@@ -61,7 +63,8 @@ def publish_items(payload: Payload, data_root: str, api_url: str | None = None) 
     now = _now()
     urls = []
     for item in payload.features:
-        url = _target(template, item, data_root)
+        store, key = _destination(template, item, data_root)
+        url = store.url(key)
         links = [ln for ln in item.get("links", []) if ln.get("rel") not in ("self", "canonical")]
         if api_url:
             links.append(
@@ -75,7 +78,7 @@ def publish_items(payload: Payload, data_root: str, api_url: str | None = None) 
         props = item.setdefault("properties", {})
         props["created"] = _existing_created(url) or props.get("created") or now
         props["updated"] = now
-        _write(url, item)
+        store.put_bytes(key, orjson.dumps(item, option=orjson.OPT_INDENT_2))
         urls.append(url)
     return urls
 
