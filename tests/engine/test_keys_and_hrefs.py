@@ -70,3 +70,54 @@ def test_a_payload_of_ten_thousand_items_completes(project: Path) -> None:
     assert stored_out["features"][-1]["properties"]["mirrored"] == "provider"
     with pytest.raises(StoreError):  # the id itself is no usable key (over 1,024 bytes)
         engine.payloads.get_bytes(f"{pid}/input.json")
+
+
+def test_publish_to_a_full_url_template_and_the_api_link(tmp_path: Path) -> None:
+    from cirrostratus.builtins.tasks.publish.lambda_function import publish_items
+    from cirrostratus.payload import Payload
+
+    payload = _with_items(make_payload("publish-only"), ["S1A:IW:001", "q?r#s"])
+    out = tmp_path / "out dir"
+    payload["process"]["upload_options"]["path_template"] = f"file://{out}/${{collection}}/${{id}}"
+    urls = publish_items(Payload.from_dict(payload), str(tmp_path / "data"), "https://api.test")
+    assert urls[0] == f"file://{out}/test-collection/S1A:IW:001/S1A:IW:001.json"
+    for url, item in zip(urls, payload["features"], strict=True):
+        _opens(url, item["id"])
+        via = next(ln["href"] for ln in item["links"] if ln["rel"] == "via-cirrus")
+        assert (
+            via
+            == "https://api.test/catid/test-collection/workflow-publish-only/S1A%3AIW%3A001/q%3Fr%23s"
+        )
+
+
+def test_cirro_payload_get_finds_a_long_id(project: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    ids = [f"scene-{i:04d}" for i in range(500)]  # a 6 KB id: over any file name limit
+    engine = LocalEngine.open(project)
+    report = asyncio.run(engine.run([_with_items(make_payload("noop3"), ids)]))
+    assert report.ok, report.to_json()
+    (pid,) = report.records
+    engine.close()
+    target = tmp_path / "out.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cirrostratus",
+            "--project",
+            str(project),
+            "payload",
+            "get",
+            pid,
+            "--output",
+            "-f",
+            str(target),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert len(orjson.loads(target.read_bytes())["features"]) == 500

@@ -23,6 +23,7 @@ any_id = st.one_of(
     st.builds(
         lambda n: payload_id("col", "wf", [f"item-{i}" for i in range(n)]), st.integers(0, 400)
     ),
+    st.builds(lambda seg: f"c/workflow-w/{seg}", st.text(min_size=60, max_size=400)),
 )
 
 

@@ -11,6 +11,7 @@ import functools
 import os
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 
@@ -67,8 +68,9 @@ def publish_items(payload: Payload, data_root: str, api_url: str | None = None) 
         url = store.url(key)
         links = [ln for ln in item.get("links", []) if ln.get("rel") not in ("self", "canonical")]
         if api_url:
+            catid = quote(payload.id, safe="/")  # an http URL: any id, percent-encoded
             links.append(
-                {"title": payload.id, "rel": "via-cirrus", "href": f"{api_url}/catid/{payload.id}"}
+                {"title": payload.id, "rel": "via-cirrus", "href": f"{api_url}/catid/{catid}"}
             )
         item["links"] = [
             {"rel": "self", "href": url, "type": "application/json"},
