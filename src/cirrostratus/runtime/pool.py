@@ -377,8 +377,13 @@ class LambdaPool:
         deadline = time.monotonic() + timeout
         while any(not w._finished for w in workers) and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
-        for w in workers:
-            if not w._finished and w.transport is not None:
-                w.kill_group()
-                w._finish()
+        stuck = [w for w in workers if not w._finished and w.transport is not None]
+        for w in stuck:
+            w.kill_group()
+        # let the loop see them exit (else it warns later that it can no longer wait for them)
+        deadline = time.monotonic() + 1.0
+        while any(not w._exited for w in stuck) and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        for w in stuck:
+            w._finish()
         self.sink.flush()
