@@ -170,3 +170,27 @@ def test_queued_payloads_are_shown_by_payload_state_and_query(project: Path) -> 
     mine = cirro("query", "--counts", "--collections", "test-collection", "--workflow", "mirror")
     assert "QUEUED=2" in mine.stdout
     assert "QUEUED" not in cirro("query", "--counts", "--collections", "elsewhere").stdout
+
+
+def test_payload_files_are_checked_before_anything_is_queued_then_streamed(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    from cirrostratus.cli.errors import CliError
+    from cirrostratus.cli.run import PayloadSource
+
+    lines = tmp_path / "a.jsonl"
+    lines.write_text("\n".join(json.dumps(make_payload("mirror", f"l{i}")) for i in range(3)))
+    listed = tmp_path / "b.json"
+    listed.write_text(json.dumps([make_payload("mirror", "x"), make_payload("mirror", "y")]))
+    source = PayloadSource((str(lines), str(listed)))
+    assert source.check() == 5
+    ids = [p["features"][0]["id"] for p in source]
+    assert ids == ["l0", "l1", "l2", "x", "y"]
+
+    broken = tmp_path / "c.jsonl"
+    broken.write_text(json.dumps(make_payload("mirror", "ok")) + "\n{not json\n")
+    with pytest.raises(CliError) as refused:
+        PayloadSource((str(lines), str(broken))).check()
+    assert refused.value.exit_code == 2 and f"{broken} line 2" in str(refused.value)

@@ -197,7 +197,8 @@ def print_summary(report: Any, limit: int = 30) -> None:
     counts = ", ".join(f"{n} {s}" for s, n in sorted(report.counts().items()))
     rate = total / report.wall_s if report.wall_s else 0.0
     noun = "payload" if total == 1 else "payloads"
-    console.print(f"[bold]{total} {noun}[/]: {counts} in {report.wall_s:.2f}s ({rate:.0f}/s)")
+    pace = f"{rate:.0f}/s" if rate >= 10 else f"{rate:.2f}/s"
+    console.print(f"[bold]{total} {noun}[/]: {counts} in {report.wall_s:.2f}s ({pace})")
     for line in report_notes(report):
         console.print(line, highlight=False)
 
