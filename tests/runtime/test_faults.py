@@ -227,3 +227,24 @@ def test_close_waits_for_workers_it_killed(tmp_path: Path) -> None:
 
     assert asyncio.run(main()) == "Runtime.OutOfMemory"
     assert not Path(f"/proc/{int(pidfile.read_text())}").exists()  # gone, not even a zombie
+
+
+def test_output_before_a_timeout_is_kept(run: Any, logs_dir: Path) -> None:
+    """Lambda's log keeps what a handler printed before it timed out, then the reason."""
+    spec = _spec("chatty", "chatty_sleep", timeout_s=0.5)
+
+    async def main() -> TaskFailed:
+        async with LambdaPool({"chatty": spec}, logs_dir=logs_dir) as pool:
+            with pytest.raises(TaskFailed) as info:
+                await pool.invoke("chatty", {}, request_id="r-chatty")
+            await asyncio.sleep(0.5)
+        return info.value
+
+    err = run(main())
+    assert err.error == "States.Timeout"
+    records = [(r["stream"], r["message"]) for r in read_logs(logs_dir, request_id="r-chatty")]
+    assert records == [
+        ("stdout", "started the long part"),
+        ("stderr", "still going"),
+        ("stderr", "RequestId: r-chatty Error: Task timed out after 0.50 seconds"),
+    ]

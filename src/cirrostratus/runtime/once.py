@@ -83,7 +83,9 @@ async def run_lambda(spec: LambdaSpec, event: Any, logs_dir: Path) -> TaskRun:
         except TaskFailed as exc:
             run.error, run.message = exc.error, error_message(exc)
     run.logs = [
-        r["message"] for r in read_logs(logs_dir, request_id=request_id, function=spec.name)
+        r["message"]
+        for r in read_logs(logs_dir, request_id=request_id, function=spec.name)
+        if r["message"] != run.message  # a timeout's log line: the error line says it already
     ]
     return run
 

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from cirrostratus.runtime.pool import _FunctionPool
 
 INIT_TIMEOUT_S = 10.0  # Lambda's limit for the init phase
+KILL_GRACE_S = 0.2
+"""After a timeout or memory kill, how long the worker has to send its request's output."""
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 _SIGNAL_TEXT = {
     signal.SIGKILL: "killed",
@@ -103,6 +105,8 @@ class Worker(asyncio.SubprocessProtocol):
         self._stdout_closed = False
         self._finished = False
         self._stderr_lines = LineSplitter()
+        self._dying: Request | None = None  # the request a kill failed, for its last output
+        self._epitaph: list[list[Any]] = []  # and the line that says why
         fixed = fp.spec.workdir
         if fixed is not None:
             fixed.mkdir(parents=True, exist_ok=True)
@@ -162,6 +166,10 @@ class Worker(asyncio.SubprocessProtocol):
             if logs:
                 self.fp.pool.sink.add(self.fp.spec.name, None, None, logs)
             return
+        dying = self._dying
+        if dying is not None and ident == dying.ident:  # its last words, after a kill
+            self._bury(logs)
+            return
         if not self.inflight or self.inflight[0].ident != ident:
             return  # the request was already failed (timeout/memory) and requeued
         req = self.inflight.popleft()
@@ -177,13 +185,22 @@ class Worker(asyncio.SubprocessProtocol):
             error = result.get("errorType") or "Unknown" if isinstance(result, dict) else "Unknown"
             req.future.set_exception(TaskFailed(error, orjson.dumps(result).decode()))
 
+    def _bury(self, logs: list[Any] | None = None) -> None:
+        """Log a killed request's last output, then why it was killed (Lambda's order)."""
+        dying = self._dying
+        if dying is None or not (logs or self._epitaph):
+            return
+        records = [*(logs or []), *self._epitaph]
+        self._epitaph = []
+        self.fp.pool.sink.add(self.fp.spec.name, dying.request_id, dying.execution_id, records)
+
     def _stderr(self, data: bytes) -> None:
         self._file(self._stderr_lines.feed(data))
 
     def _file(self, lines: list[bytes]) -> None:
         if not lines:
             return
-        head = self.inflight[0] if self.inflight else None
+        head = self.inflight[0] if self.inflight else self._dying
         now = time.time()
         self.fp.pool.sink.add(
             self.fp.spec.name,
@@ -212,6 +229,7 @@ class Worker(asyncio.SubprocessProtocol):
             return
         self._finished = True
         self._file(self._stderr_lines.close())
+        self._bury()
         code = self.transport.get_returncode() if self.transport else None
         self.fp.remove(self)
         self.fp.pool.live.discard(self)
@@ -252,7 +270,18 @@ class Worker(asyncio.SubprocessProtocol):
             head.fail(runtime_failure(error, f"RequestId: {head.request_id} Error: {message}"))
             self.fp.requeue(self.inflight)
             self.inflight.clear()
-        self.kill_group()
+            self._dying = head
+            self._epitaph = [
+                [time.time(), "stderr", f"RequestId: {head.request_id} Error: {message}"]
+            ]
+        # SIGTERM first: the worker sends what the request printed so far (its log keeps it,
+        # as Lambda's does); SIGKILL to the whole group follows after a short grace
+        if self.pid and self._dying is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(self.pid, signal.SIGTERM)
+            asyncio.get_running_loop().call_later(KILL_GRACE_S, self.kill_group)
+        else:
+            self.kill_group()
         self.fp.dispatch()
 
     def kill_group(self) -> None:

@@ -189,6 +189,16 @@ def serve(proto_in: int, proto_out: int) -> None:
     if init is None:
         return
     records: list[tuple[float, str, str]] = []
+    running = [0]  # the request being handled (0: none)
+
+    def last_words(signum: int, frame: Any) -> None:
+        """SIGTERM from the pool (a timeout, memory): send what the running request printed
+        so far, so its log keeps it as Lambda's does, then end; SIGKILL follows anyway."""
+        if running[0]:
+            os.write(proto_out, encode([running[0], False, None, _lines(records) or None]))
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, last_words)
     sys.stdout = _Capture("stdout", records, 1)
     sys.stderr = _Capture("stderr", records, 2)
     root = logging.getLogger()
@@ -234,6 +244,7 @@ def serve(proto_in: int, proto_out: int) -> None:
             )
             writer.flush()
             continue
+        running[0] = ident
         context = LambdaContext(
             aws_request_id=request_id,
             function_name=name,
@@ -276,6 +287,7 @@ def serve(proto_in: int, proto_out: int) -> None:
         logs = _lines(records) if records else None
         records.clear()
         out = encode([ident, ok, result if body is None else orjson.Fragment(body), logs])
+        running[0] = 0
         writer.write(out)
         writer.flush()
 
