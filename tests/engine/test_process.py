@@ -290,7 +290,9 @@ def test_input_store_failure_fails_the_record_and_retries_the_message(env: Env) 
     )
     assert result.failed == [PID] and env.runner.started == []
     assert env.store.get(PID).last_error == "failed storing input (OSError: disk full)"
-    assert env.intake.counts().visible == 1  # given back for another try
+    # given back for another try, after a backoff (not at once: that burns every receive)
+    assert env.intake.counts().delayed == 1 and env.intake.receive() == []
+    env.clock.advance(2)
     again = env.run(*env.intake.receive(), use_intake=True)
     assert again.started == [PID]
     assert env.intake.receive() == []
@@ -429,3 +431,11 @@ def test_an_invalid_twin_does_not_block_the_valid_payload(env: Env) -> None:
     result = env.run(bad, make_payload())
     assert result.started == [PID] and len(result.invalid) == 1
     assert env.state() is State.PROCESSING
+
+
+def test_input_store_failures_back_off_before_the_dead_letters() -> None:
+    from cirrostratus.engine.process import process_retry_delay
+
+    delays = [process_retry_delay(n) for n in range(1, 6)]
+    assert delays == sorted(delays) and delays[0] >= 1 and sum(delays[:4]) >= 30
+    assert max(process_retry_delay(n) for n in range(1, 50)) <= 60

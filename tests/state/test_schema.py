@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from cirrostratus.intake import IntakeError, SqliteIntakeQueue
+from cirrostratus.intake.sqlite import MIGRATIONS as INTAKE_MIGRATIONS
 from cirrostratus.sqlitedb import connect
 from cirrostratus.state import SqliteStateStore, StateStoreError
 from cirrostratus.state.schema import MIGRATIONS, migrate
@@ -74,6 +75,26 @@ def test_state_and_intake_may_share_a_file(tmp_path: Path) -> None:
     store.claim_and_start("c/workflow-w/i", "e")
     queue.send("x")
     assert queue.receive()[0].text == "x"
-    assert version(path, "state") == len(MIGRATIONS) and version(path, "intake") == 1
+    assert version(path, "state") == len(MIGRATIONS) and version(path, "intake") == len(
+        INTAKE_MIGRATIONS
+    )
     store.close()
     queue.close()
+
+
+def test_a_state_db_of_schema_1_opens_and_gains_the_outbox(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    conn = connect(path)
+    migrate(conn, MIGRATIONS[:1])  # a state.db written before the outbox existed
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute(
+        "INSERT INTO records VALUES ('c/workflow-w/old', 'c', 'w', 'old', 'COMPLETED', "
+        "'2026-01-01', '2026-01-01', '2026-01-01', '[]', '[]', NULL, NULL, 1)"
+    )
+    conn.execute("COMMIT")
+    conn.close()
+    store = SqliteStateStore(path)
+    assert version(path, "state") == len(MIGRATIONS) >= 2
+    assert store.get("c/workflow-w/old").state.value == "COMPLETED"
+    assert store.outbox() == []
+    store.close()

@@ -6,14 +6,24 @@ once the process rules have recorded them PROCESSING, so an execution can never 
 before its start is on record. Finished executions are settled in batches by one
 flusher — everything that finished while the previous batch was being written goes into the
 next transaction — which is what keeps durable state cheap.
+
+The flusher never dies of a failed write. When the payload store refuses an output (a full
+disk, a read-only mount) the batch is retried with backoff for `WRITE_PATIENCE_S`, then the
+payloads it could not store are recorded FAILED (`OutputNotStored: …`). When the state store
+cannot commit (disk full under state.db, a lock held too long) the batch is retried with
+backoff — until it works in `serve` (the engine recovers by itself once space comes back),
+for at most `STATE_PATIENCE_S` in `run`, and no longer once the engine is stopping: then the
+payloads are left PROCESSING for the next engine to resume, and reported as not settled.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import orjson
 
@@ -22,14 +32,22 @@ from cirrostratus.engine import faults
 from cirrostratus.engine.history import HistoryStore
 from cirrostratus.engine.notify import Notifier
 from cirrostratus.engine.protocols import PayloadWriter
-from cirrostratus.engine.update import Finished, UpdateResult, update
+from cirrostratus.engine.update import Finished, OutputsNotStored, UpdateResult, update
 from cirrostratus.engine.workflows import WorkflowRegistry
 from cirrostratus.intake import IntakeQueue
 from cirrostratus.payload import Payload
-from cirrostratus.state import StateStore
+from cirrostratus.state import State, StateStore
 
+logger = logging.getLogger(__name__)
 GROUP_COMMIT_S = 0.002
+RETRY_FIRST_S = 0.05  # backoff of a batch that could not be settled: doubles each time …
+RETRY_MAX_S = 2.0  # … up to this
+WRITE_PATIENCE_S = 10.0  # outputs the payload store refuses this long: those payloads FAIL
+STATE_PATIENCE_S = 60.0  # `run` gives up settling after this long (serve never does)
+STOPPED = "the engine stopped before the execution finished"  # why a cancel is ABORTED
 Settled = Callable[[Finished, UpdateResult, float], None]
+#: A finished execution waiting to be settled: how it ended, how long it took, its history.
+Waiting = tuple[Finished, float, dict[str, Any] | None]
 
 
 def caught_error(result: ExecutionResult) -> tuple[str | None, str | None]:
@@ -49,10 +67,11 @@ def caught_error(result: ExecutionResult) -> tuple[str | None, str | None]:
     return result.error, result.cause
 
 
-def history_document(result: ExecutionResult) -> bytes:
+def history_document(result: ExecutionResult) -> dict[str, Any]:
     """Where the execution's time went: each state visited, with when it was entered, how
     long it took and the error that ended it — what `cirro payload state` shows. The
-    payloads themselves are in input.json / output.json, so they are not repeated here."""
+    payloads themselves are in input.json / output.json, so they are not repeated here.
+    Its `status` is replaced by the one the record keeps when the history is stored."""
     states = [
         {
             "state": span.path,
@@ -63,7 +82,20 @@ def history_document(result: ExecutionResult) -> bytes:
         }
         for span in state_spans(result.history)
     ]
-    return orjson.dumps({"status": result.status, "error": result.error, "states": states})
+    return {"status": result.status, "error": result.error, "states": states}
+
+
+def recorded_status(finished: Finished, state: State | None) -> str:
+    """The execution status the record keeps for a settled execution (one truth for the
+    record's `executions` and history.db): a SUCCEEDED execution whose output could not be
+    stored is FAILED there, a cancelled one ABORTED."""
+    if state is State.COMPLETED:
+        return "SUCCEEDED"
+    if state is State.ABORTED:
+        return "ABORTED"
+    if finished.status in ("FAILED", "TIMED_OUT"):
+        return finished.status
+    return "FAILED"
 
 
 def finished_from(payload_id: str, execution_id: str, result: ExecutionResult) -> Finished:
@@ -109,9 +141,13 @@ class LocalRunner:
         self.history = history
         self.inflight: dict[str, asyncio.Task[None]] = {}
         self._pending: list[tuple[StateMachine, Payload, str]] = []
-        self._finished: list[tuple[Finished, float, bytes | None]] = []
+        self._finished: list[Waiting] = []
         self._flusher: asyncio.Task[None] | None = None
         self._settled = asyncio.Event()
+        #: how long to keep retrying a batch the state store refuses (None: until stopping)
+        self.patience: float | None = STATE_PATIENCE_S
+        self.stopping = False  # set when the engine stops: a failing batch is given up
+        self.failing: str | None = None  # the last settle error, while batches fail
 
     # --- the WorkflowRunner protocol (called by the process rules) -----------------------
 
@@ -149,7 +185,9 @@ class LocalRunner:
             if self.history is not None and result.history:
                 history = history_document(result)
         except asyncio.CancelledError:
-            finished = Finished(payload.id, execution_id, "ABORTED")
+            finished = Finished(
+                payload.id, execution_id, "ABORTED", error="EngineStopped", cause=STOPPED
+            )
         except Exception as exc:  # an engine bug must not leave the payload PROCESSING
             finished = Finished(
                 payload.id, execution_id, "FAILED", error=type(exc).__name__, cause=str(exc)
@@ -159,40 +197,106 @@ class LocalRunner:
             self._flusher = asyncio.get_running_loop().create_task(self._flush())
 
     async def _flush(self) -> None:
-        """Settle finished executions, a batch at a time, until none is waiting."""
+        """Settle finished executions, a batch at a time, until none is waiting.
+
+        A batch that cannot be settled is retried with backoff (see the module docstring);
+        nothing that goes wrong here stops the flusher or leaves an execution in `inflight`.
+        """
         try:
             # group commit: executions finishing within a couple of milliseconds share one
             # state transaction (a commit costs about as much as a hundred row updates)
             await asyncio.sleep(GROUP_COMMIT_S)
+            failing_since: float | None = None
+            delay = RETRY_FIRST_S
             while self._finished:
                 batch, self._finished = self._finished, []
-                results = self._settle(batch)
-                for (finished, took, _), result in zip(batch, results, strict=True):
-                    if finished.execution_id is not None:
-                        self.inflight.pop(finished.execution_id, None)
-                    if self.on_settled is not None:
-                        self.on_settled(finished, result, took)
-                self._settled.set()
+                now = time.monotonic()
+                failing_for = 0.0 if failing_since is None else now - failing_since
+                # outputs refused for long enough (or at a stop): fail those payloads instead
+                fail_unstored = self.stopping or failing_for >= WRITE_PATIENCE_S
+                try:
+                    results = self._settle(batch, fail_unstored=fail_unstored)
+                except Exception as exc:
+                    failing_since = now if failing_since is None else failing_since
+                    self.failing = f"{type(exc).__name__}: {exc}"
+                    if self._give_up(exc, failing_for):
+                        self._abandon(batch, exc)
+                        continue
+                    logger.warning(
+                        "could not settle %d executions (%s); retrying in %.2fs",
+                        len(batch),
+                        self.failing,
+                        delay,
+                    )
+                    self._finished = batch + self._finished
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, RETRY_MAX_S)
+                    continue
+                failing_since, delay, self.failing = None, RETRY_FIRST_S, None
+                self._settled_batch(batch, results)
         finally:
             self._flusher = None
 
-    def _settle(self, batch: list[tuple[Finished, float, bytes | None]]) -> list[UpdateResult]:
-        if self.history is not None:
-            self.history.put_many(
-                [
-                    (f.payload_id, f.execution_id, f.status, doc)
-                    for f, _, doc in batch
-                    if doc is not None and f.execution_id is not None
-                ]
-            )
+    def _give_up(self, exc: Exception, failing_for: float) -> bool:
+        """Whether a batch that failed to settle is abandoned rather than retried: never for
+        refused outputs (those payloads FAIL once the write patience is over), else at a
+        stop or when the patience is over."""
+        if isinstance(exc, OutputsNotStored):
+            return False
+        return self.stopping or (self.patience is not None and failing_for >= self.patience)
+
+    def _abandon(self, batch: list[Waiting], exc: Exception) -> None:
+        """Stop trying to settle `batch`: its records stay PROCESSING (the next engine resumes
+        them) and its executions leave `inflight`, reported as not settled, with the error."""
+        error = (
+            f"NotSettled: the result could not be recorded ({type(exc).__name__}: {exc}); "
+            "the payload stays PROCESSING and is resumed when an engine next starts"
+        )
+        logger.error("%d executions not settled: %s", len(batch), error)
+        results = [
+            UpdateResult(f.payload_id, False, None, error, reason=error) for f, _, _ in batch
+        ]
+        self._settled_batch(batch, results)
+
+    def _settled_batch(self, batch: list[Waiting], results: list[UpdateResult]) -> None:
+        for (finished, took, _), result in zip(batch, results, strict=True):
+            if finished.execution_id is not None:
+                self.inflight.pop(finished.execution_id, None)
+            if self.on_settled is not None:
+                self.on_settled(finished, result, took)
+        self._settled.set()
+
+    def _settle(self, batch: list[Waiting], *, fail_unstored: bool = False) -> list[UpdateResult]:
         faults.point("mid_flush")
-        return update(
+        results = update(
             [f for f, _, _ in batch],
             store=self.store,
             payload_store=self.payload_store,
             intake=self.intake,
             notifier=self.notifier,
+            fail_unstored=fail_unstored,
         )
+        if self.history is not None:
+            self._keep_histories(batch, results)
+        return results
+
+    def _keep_histories(self, batch: list[Waiting], results: list[UpdateResult]) -> None:
+        """Store the histories of the executions whose end was recorded, with the status the
+        record keeps. After the state commit, so history.db never tells another story; best
+        effort, since a history is an aid, not state."""
+        assert self.history is not None
+        rows = []
+        for (f, _, doc), r in zip(batch, results, strict=True):
+            if doc is None or f.execution_id is None or not r.applied:
+                continue
+            status = recorded_status(f, r.state)
+            rows.append(
+                (f.payload_id, f.execution_id, status, orjson.dumps({**doc, "status": status}))
+            )
+        try:
+            self.history.put_many(rows)
+        except Exception as exc:
+            logger.warning("%d execution histories not kept: %s", len(rows), exc)
 
     async def wait_settled(self, timeout: float = 0.5) -> None:
         """Until some execution has been settled (or `timeout` passed)."""
@@ -207,6 +311,7 @@ class LocalRunner:
 
     async def cancel_all(self) -> None:
         """Abort what is running (a stop that cannot wait): each ends ABORTED, not lost."""
+        self.stopping = True
         tasks = list(self.inflight.values())
         for task in tasks:
             task.cancel()

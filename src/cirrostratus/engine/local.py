@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import time
 import uuid
@@ -21,11 +22,18 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from cirrostratus.engine.executor import LocalRunner
+from cirrostratus.engine.executor import (
+    RETRY_FIRST_S,
+    RETRY_MAX_S,
+    STATE_PATIENCE_S,
+    LocalRunner,
+)
 from cirrostratus.engine.history import HistoryStore
 from cirrostratus.engine.lock import EngineLock
 from cirrostratus.engine.notify import JsonLinesNotifier, Notifier
-from cirrostratus.engine.process import ProcessResult, derive_id, process
+from cirrostratus.engine.outbox import deliver
+from cirrostratus.engine.outbox import pending as outbox_pending
+from cirrostratus.engine.process import ProcessResult, derive_id, process, process_retry_delay
 from cirrostratus.engine.recovery import recover
 from cirrostratus.engine.report import Progress, RunReport, RunTracker
 from cirrostratus.engine.workflows import WorkflowRegistry
@@ -36,6 +44,7 @@ from cirrostratus.state import SqliteStateStore
 from cirrostratus.storage import open_store
 from cirrostratus.storage.locations import Locations
 
+logger = logging.getLogger(__name__)
 Service = Callable[["LocalEngine", asyncio.Event], Awaitable[None]]
 RECEIVE_BATCH = 200
 SUBMIT_BATCH = 500  # payloads per intake transaction when submitting
@@ -246,7 +255,7 @@ class _Session:
             history=e.history,
             on_settled=self.tracker.settled,
         )
-        recover(e.store, e.intake, e.payloads)
+        recover(e.store, e.intake, e.payloads, e.notifier)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -268,11 +277,20 @@ class _Session:
         runner = self.runner
         assert runner is not None
         engine = self.engine
+        runner.patience = STATE_PATIENCE_S if until_idle else None  # serve waits for space
         least = max(1, min(RECEIVE_BATCH, engine.concurrency // 8))
+        trouble = _Trouble()
         while not (stop is not None and stop.is_set()):
             room = engine.concurrency - len(runner.inflight)
             if room >= least or (room > 0 and not runner.inflight):
-                result = self._receive_and_process(min(room, RECEIVE_BATCH))
+                try:
+                    result = self._receive_and_process(min(room, RECEIVE_BATCH))
+                except Exception as exc:  # the intake or state database refused a write
+                    if until_idle and trouble.over(STATE_PATIENCE_S):
+                        raise
+                    await _sleep_or_stop(trouble.failed(exc, "receiving payloads"), stop)
+                    continue
+                trouble.clear()
                 if result is not None:
                     runner.spawn_pending()
                     self.tracker.processed(result, engine.store)
@@ -281,11 +299,33 @@ class _Session:
             if runner.inflight:
                 await runner.wait_settled()
                 continue
-            if until_idle and self._intake_empty():
+            if until_idle and self._idle(trouble):
                 break
             await _sleep_or_stop(0.05, stop)
-        # a stop: nothing new is received; what is running finishes (serve's SIGTERM)
+        # a stop: nothing new is received; what is running finishes (serve's SIGTERM), and a
+        # result the state store keeps refusing is left for the next engine to resume
+        runner.stopping = not until_idle and stop is not None and stop.is_set()
         await runner.finish()
+        self._deliver_outbox()
+
+    def _idle(self, trouble: _Trouble) -> bool:
+        """Nothing queued, nothing running, and nothing left in the outbox (what is there is
+        delivered now; a `run` waits for it up to its patience)."""
+        if not self._intake_empty():
+            return False
+        if not self._deliver_outbox():
+            return True
+        return trouble.over(STATE_PATIENCE_S)
+
+    def _deliver_outbox(self) -> bool:
+        """Deliver what the outbox holds; True while something is still waiting there."""
+        e = self.engine
+        try:
+            deliver(e.store, e.intake, e.notifier)
+            return outbox_pending(e.store)
+        except Exception as exc:
+            logger.warning("the outbox waits: %s: %s", type(exc).__name__, exc)
+            return True
 
     def _receive_and_process(self, count: int) -> ProcessResult | None:
         engine, runner = self.engine, self.runner
@@ -302,12 +342,40 @@ class _Session:
                 intake=engine.intake,
             )
         except BaseException:
-            runner.drop_pending()  # their messages come back after the lease
+            runner.drop_pending()
+            # their messages come back a little later (a crash: after the lease)
+            with contextlib.suppress(Exception):
+                for m in messages:
+                    engine.intake.release(m.receipt, delay=process_retry_delay(m.receive_count))
             raise
 
     def _intake_empty(self) -> bool:
         counts = self.engine.intake.counts()
         return counts.visible == 0 and counts.in_flight == 0 and counts.delayed == 0
+
+
+class _Trouble:
+    """Consecutive failures of the drain loop's own writes, for backoff and patience."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+        self.delay = RETRY_FIRST_S
+
+    def failed(self, exc: Exception, doing: str) -> float:
+        """Note a failure; return how long to wait before trying again."""
+        if self.since is None:
+            self.since = time.monotonic()
+        logger.warning("%s failed (%s: %s); retrying", doing, type(exc).__name__, exc)
+        delay, self.delay = self.delay, min(self.delay * 2, RETRY_MAX_S)
+        return delay
+
+    def over(self, patience: float) -> bool:
+        if self.since is None:
+            self.since = time.monotonic()
+        return time.monotonic() - self.since >= patience
+
+    def clear(self) -> None:
+        self.since, self.delay = None, RETRY_FIRST_S
 
 
 async def _sleep_or_stop(seconds: float, stop: asyncio.Event | None) -> None:

@@ -176,6 +176,13 @@ def put_many(store: PayloadWriter, items: Sequence[tuple[str, bytes]]) -> list[E
     return list(_POOL.map(put, items))
 
 
+def process_retry_delay(receive_count: int) -> float:
+    """How long a message whose payload could not be stored waits before it is delivered
+    again: 2, 4, 8, 16… s (at most 60), so a full or read-only payload store gets time to
+    come back before the message uses up its receives and goes to the dead letters."""
+    return float(min(2 ** max(receive_count, 1), 60))
+
+
 def _error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
@@ -290,7 +297,8 @@ def process(
         intake.delete_batch(done)
         for d in deliveries:
             if d.message is not None and d.retry_error is not None:
-                intake.release(d.message.receipt, error=d.retry_error)
+                delay = process_retry_delay(d.message.receive_count)
+                intake.release(d.message.receipt, error=d.retry_error, delay=delay)
     return result
 
 

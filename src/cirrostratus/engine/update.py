@@ -22,14 +22,16 @@ returned in the result.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
 
-from cirrostratus.engine import faults
+from cirrostratus.engine import faults, outbox
 from cirrostratus.engine.notify import FAILED, INVALID, PUBLISHED, Notifier
+from cirrostratus.engine.outbox import notification
 from cirrostratus.engine.process import put_many
 from cirrostratus.engine.protocols import PayloadWriter
 from cirrostratus.intake import IntakeQueue
@@ -42,8 +44,19 @@ from cirrostratus.payload import (
     to_transport_bytes,
     unwrap,
 )
-from cirrostratus.state import BUSY, Outcome, State, StateStore, Transition
+from cirrostratus.state import (
+    BUSY,
+    INTAKE,
+    NOTIFY,
+    Action,
+    Follow,
+    Outcome,
+    State,
+    StateStore,
+    Transition,
+)
 
+logger = logging.getLogger(__name__)
 STATUSES = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
 
@@ -133,7 +146,8 @@ def transition_for(f: Finished) -> tuple[Transition, str | None]:
         message = error_message("TimedOutError", cause)
         return Transition.fail(f.payload_id, message, f.execution_id, status="TIMED_OUT"), message
     if f.status == "ABORTED":
-        return Transition.abort(f.payload_id, f.execution_id), None
+        reason = error_message(f.error, f.cause) if f.error else None
+        return Transition.abort(f.payload_id, f.execution_id, reason), reason
     raise ValueError(
         f"execution status {f.status!r} of {f.payload_id!r} is not one of {', '.join(STATUSES)}"
     )
@@ -185,6 +199,43 @@ def chained_key(pid: str, execution_id: str) -> str:
     return payload_key(pid, f"chained-from-{execution_id}.json")
 
 
+class OutputsNotStored(Exception):
+    """Output payloads (or large chained payloads) the payload store refused; nothing changed.
+
+    `problems` maps each payload id to the error. The caller retries the batch later (a full
+    disk, a read-only mount that comes back), or passes `fail_unstored=True` to record those
+    payloads FAILED with `OutputNotStored: …` instead.
+    """
+
+    def __init__(self, problems: Mapping[str, Exception]) -> None:
+        self.problems = dict(problems)
+        pid, exc = next(iter(self.problems.items()))
+        more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
+        super().__init__(f"{pid}: {type(exc).__name__}: {exc}{more}")
+
+
+def not_stored_error(exc: Exception) -> str:
+    """What a payload whose output could not be stored is recorded FAILED with."""
+    return (
+        "OutputNotStored: the output payload could not be written to the payload store "
+        f"({type(exc).__name__}: {exc})"
+    )
+
+
+@dataclass(slots=True)
+class _Plan:
+    """One finished execution on its way to a transition: what it writes and what follows."""
+
+    f: Finished
+    transition: Transition
+    error: str | None
+    owned: bool
+    nexts: list[dict[str, Any]] = field(default_factory=list)
+    bodies: list[bytes] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    problem: Exception | None = None
+
+
 def update(
     finished: Iterable[Finished],
     *,
@@ -194,99 +245,141 @@ def update(
     notifier: Notifier | None = None,
     threshold: int = 120_000,
     apply: Callable[[Sequence[Transition]], list[Outcome]] | None = None,
+    fail_unstored: bool = False,
+    deliver_now: bool = True,
 ) -> list[UpdateResult]:
     """Apply the update rules to a batch of finished executions, in one state transaction.
 
     Output payloads are stored before the state changes, so a COMPLETED record's
     `output.json` always exists; a result whose execution no longer owns the record is
-    refused and causes no side effect at all. `apply` runs the transitions (default
-    `store.apply`; e.g. `lambda ts: writer.submit_many(ts).result()` for group commit).
+    refused and causes no side effect at all. When the payload store refuses a write,
+    nothing changes and `OutputsNotStored` is raised — or, with `fail_unstored`, those
+    payloads are recorded FAILED (`OutputNotStored: …`) and the rest go ahead.
+
+    Chained payloads and notifications are written to the state store's outbox by the same
+    transaction (see `cirrostratus.engine.outbox`), then delivered at once unless
+    `deliver_now` is false; a crash in between leaves them for the next engine to deliver.
+    `apply` runs the transitions (default `store.apply`; e.g.
+    `lambda ts: writer.submit_many(ts).result()` for group commit).
     """
     batch = list(finished)
-    planned = [transition_for(f) for f in batch]
     records = store.get_many([f.payload_id for f in batch])
-    writes = []
+    plans: list[_Plan] = []
+    writes: list[tuple[str, bytes]] = []
+    writers: list[_Plan] = []
     for f in batch:
+        t, error = transition_for(f)
         rec = records.get(f.payload_id)
         owned = rec is not None and rec.state in BUSY and rec.execution_id == f.execution_id
-        if f.output is not None and f.status == "SUCCEEDED" and (owned or f.execution_id is None):
+        plan = _Plan(f, t, error, owned or f.execution_id is None)
+        plans.append(plan)
+        if f.output is not None and f.status == "SUCCEEDED" and plan.owned:
             writes.append((output_key(f.payload_id), orjson.dumps(f.output)))
-    problems = [p for p in put_many(payload_store, writes) if p is not None]
-    if problems:  # nothing changed yet: the caller may retry the whole batch
-        raise problems[0]
-    outcomes = (apply or store.apply)([t for t, _ in planned])
+            writers.append(plan)
+    for plan, problem in zip(writers, put_many(payload_store, writes), strict=True):
+        if problem is not None:
+            plan.problem = problem
+        else:
+            _plan_chain(plan, payload_store, intake, threshold)
+    problems = {p.f.payload_id: p.problem for p in plans if p.problem is not None}
+    if problems and not fail_unstored:  # nothing changed yet: the caller may retry the batch
+        raise OutputsNotStored(problems)
+    for plan in plans:
+        if plan.problem is not None:
+            plan.error = not_stored_error(plan.problem)
+            plan.transition = Transition.fail(plan.f.payload_id, plan.error, plan.f.execution_id)
+            plan.nexts, plan.bodies = [], []
+        follows = _follows(plan, intake, notifier)
+        if follows:
+            plan.transition = replace(plan.transition, follow=follows)
+    outcomes = (apply or store.apply)([p.transition for p in plans])
     faults.point("after_complete_commit")
 
     results: list[UpdateResult] = []
-    for f, (t, error), outcome in zip(batch, planned, outcomes, strict=True):
-        r = UpdateResult(f.payload_id, outcome.applied, outcome.state, error)
+    for plan, outcome in zip(plans, outcomes, strict=True):
+        r = UpdateResult(plan.f.payload_id, outcome.applied, outcome.state, plan.error)
         results.append(r)
         if not outcome.applied:
             r.reason = outcome.reason
             continue
-        r.outputs = list(t.outputs or ())
-        if outcome.state is State.COMPLETED and f.output is not None:
-            _chain(f, r, payload_store, intake, threshold)
-    _notify(batch, results, store, notifier)
+        r.outputs = list(plan.transition.outputs or ())
+        r.warnings.extend(plan.warnings)
+        if outcome.state is State.COMPLETED:
+            r.next_payloads = [str(n["id"]) for n in plan.nexts]
+    if deliver_now:
+        _deliver(store, intake, notifier, results)
     return results
 
 
-def _chain(
-    f: Finished,
-    r: UpdateResult,
-    payload_store: PayloadWriter,
-    intake: IntakeQueue | None,
-    threshold: int,
+def _plan_chain(
+    plan: _Plan, payload_store: PayloadWriter, intake: IntakeQueue | None, threshold: int
 ) -> None:
-    """Send the output payload's next payloads (its process chain) to intake."""
+    """The output payload's next payloads (its process chain), as intake message bodies."""
+    f = plan.f
     if isinstance((f.output or {}).get("process"), dict):
         return  # a single process block: nothing follows, no need to parse the output again
     try:
         nexts = Payload.from_dict(dict(f.output or {})).next_payloads()
     except PayloadError as exc:
-        r.warnings.append(f"no next payloads: the output payload is not valid ({exc})")
+        plan.warnings.append(f"no next payloads: the output payload is not valid ({exc})")
         return
     if not nexts:
         return
     if intake is None:
-        r.warnings.append(f"{len(nexts)} next payload(s) not sent: no intake queue")
+        plan.warnings.append(f"{len(nexts)} next payload(s) not sent: no intake queue")
         return
-    bodies = [
-        to_transport_bytes(n, payload_store, chained_key(n["id"], f.execution_id), threshold)
-        for n in nexts
-    ]
-    intake.send_batch(bodies)
-    r.next_payloads = [str(n["id"]) for n in nexts]
+    try:
+        plan.bodies = [
+            to_transport_bytes(
+                n, payload_store, chained_key(n["id"], str(f.execution_id)), threshold
+            )
+            for n in nexts
+        ]
+    except Exception as exc:  # a large one goes to the payload store first: that can fail
+        plan.problem = exc
+        return
+    plan.nexts = nexts
 
 
-def _notify(
-    batch: list[Finished],
-    results: list[UpdateResult],
-    store: StateStore,
-    notifier: Notifier | None,
-) -> None:
+def _follows(
+    plan: _Plan, intake: IntakeQueue | None, notifier: Notifier | None
+) -> tuple[Follow, ...]:
+    """What must follow the plan's transition if it applies: chained payloads, notifications."""
+    t, f = plan.transition, plan.f
+    follows = [Follow(INTAKE, body) for body in plan.bodies] if intake is not None else []
     if notifier is None:
+        return tuple(follows)
+    if t.action in (Action.FAIL, Action.INVALIDATE):
+        topic = FAILED if t.action is Action.FAIL else INVALID
+        attributes = {"error": plan.error or ""}
+        follows.append(Follow(NOTIFY, notification({}, attributes), topic, record=True))
+    elif t.action is Action.COMPLETE and f.output is not None:
+        for item in f.output.get("features") or []:
+            if not isinstance(item, Mapping):
+                continue
+            attributes = {"collection": str(item.get("collection", "")), "payload_id": f.payload_id}
+            follows.append(Follow(NOTIFY, notification(item, attributes), PUBLISHED))
+    return tuple(follows)
+
+
+def _deliver(
+    store: StateStore,
+    intake: IntakeQueue | None,
+    notifier: Notifier | None,
+    results: list[UpdateResult],
+) -> None:
+    """Deliver the outbox now; a failure leaves it for later and becomes a warning."""
+    try:
+        warnings = outbox.deliver(store, intake, notifier)
+    except Exception as exc:
+        logger.warning("the outbox is delivered later: %s: %s", type(exc).__name__, exc)
+        for r in results:
+            if r.applied:
+                r.warnings.append(
+                    f"delivery deferred ({type(exc).__name__}: {exc}); the outbox keeps it"
+                )
         return
-    bad = [r.payload_id for r in results if r.applied and r.state in (State.FAILED, State.INVALID)]
-    records = store.get_many(bad) if bad else {}
-    for f, r in zip(batch, results, strict=True):
-        if not r.applied:
-            continue
-        try:
-            if r.state in (State.FAILED, State.INVALID):
-                rec = records.get(r.payload_id)
-                message = rec.to_dict() if rec else {"payload_id": r.payload_id}
-                attributes = {"error": r.error or ""}
-                if rec:
-                    attributes.update(collections=rec.collections, workflow=rec.workflow)
-                topic = FAILED if r.state is State.FAILED else INVALID
-                notifier.publish(topic, message, attributes)
-            elif r.state is State.COMPLETED and f.output is not None:
-                for item in f.output.get("features") or []:
-                    notifier.publish(
-                        PUBLISHED,
-                        item,
-                        {"collection": str(item.get("collection", "")), "payload_id": r.payload_id},
-                    )
-        except Exception as exc:
-            r.warnings.append(f"notification failed ({type(exc).__name__}: {exc})")
+    for r in results:
+        r.warnings.extend(warnings.pop(r.payload_id, ()))
+    for pid, lines in warnings.items():
+        logger.warning("%s: %s", pid, "; ".join(lines))

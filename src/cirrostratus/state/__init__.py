@@ -7,6 +7,8 @@ append-only event log of every transition. Writes are `Transition`s applied in b
 
 from cirrostratus.state.model import (
     BUSY,
+    INTAKE,
+    NOTIFY,
     REPLACEABLE,
     RESTARTABLE,
     STATES,
@@ -14,6 +16,8 @@ from cirrostratus.state.model import (
     Action,
     Event,
     Execution,
+    Follow,
+    OutboxRow,
     Outcome,
     Page,
     State,
@@ -32,6 +36,8 @@ from cirrostratus.state.writer import GroupCommitWriter
 __all__ = [
     "BUSY",
     "DEFAULT_LEASE_SECONDS",
+    "INTAKE",
+    "NOTIFY",
     "REPLACEABLE",
     "RESTARTABLE",
     "STATES",
@@ -39,7 +45,9 @@ __all__ = [
     "Action",
     "Event",
     "Execution",
+    "Follow",
     "GroupCommitWriter",
+    "OutboxRow",
     "Outcome",
     "Page",
     "SqliteStateStore",

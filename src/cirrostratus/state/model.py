@@ -67,6 +67,40 @@ FINISH: dict[Action, tuple[State, str]] = {
 }
 
 
+#: Kinds of outbox row: a message for the intake queue, a notification for a topic.
+INTAKE = "intake"
+NOTIFY = "notify"
+
+
+@dataclass(frozen=True, slots=True)
+class Follow:
+    """Something that must happen once a transition is committed, and never be lost.
+
+    A transition carrying follows writes them to the store's outbox in the same transaction
+    that applies it (and only if it applies): a chained payload for the intake queue
+    (`kind=INTAKE`, `body` the message bytes) or a notification (`kind=NOTIFY`, `topic`, `body`
+    the JSON `{"message", "attributes"}`). With `record=True` the message is the record as
+    the transition left it (what the `failed`/`invalid` topics announce), filled in by the
+    store, and the attributes gain its `collections` and `workflow`.
+    """
+
+    kind: str
+    body: bytes = b""
+    topic: str = ""
+    record: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """A committed follow waiting to be delivered; `seq` names it for `outbox_done`."""
+
+    seq: int
+    payload_id: str
+    kind: str
+    topic: str
+    body: bytes
+
+
 @dataclass(frozen=True, slots=True)
 class Transition:
     """One requested change to one record; `SqliteStateStore.apply` runs many in a transaction.
@@ -85,6 +119,7 @@ class Transition:
     outputs: tuple[str, ...] | None = None
     status: str | None = None  # execution status to record instead of the default
     lease_seconds: float | None = None  # claim lease; None = the store's default
+    follow: tuple[Follow, ...] = ()  # written to the outbox with it, if it applies
 
     @classmethod
     def claim(
@@ -135,8 +170,10 @@ class Transition:
         return cls(Action.INVALIDATE, payload_id, execution_id, error=error)
 
     @classmethod
-    def abort(cls, payload_id: str, execution_id: str | None = None) -> Transition:
-        return cls(Action.ABORT, payload_id, execution_id)
+    def abort(
+        cls, payload_id: str, execution_id: str | None = None, error: str | None = None
+    ) -> Transition:
+        return cls(Action.ABORT, payload_id, execution_id, error=error)
 
     @classmethod
     def release(cls, payload_id: str) -> Transition:

@@ -11,7 +11,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import timedelta
 from typing import Any, Protocol, runtime_checkable
 
-from cirrostratus.state.model import Event, Outcome, Page, State, StateRecord, Transition
+from cirrostratus.state.model import (
+    Event,
+    OutboxRow,
+    Outcome,
+    Page,
+    State,
+    StateRecord,
+    Transition,
+)
 
 
 @runtime_checkable
@@ -92,5 +100,13 @@ class StateStore(Protocol):
     ) -> list[Event]: ...
 
     def stats(self) -> dict[str, Any]: ...
+
+    def outbox(self, limit: int = 1000) -> list[OutboxRow]:
+        """Follows committed with their transitions and not yet delivered, oldest first."""
+        ...
+
+    def outbox_done(self, seqs: Sequence[int]) -> int:
+        """Forget outbox rows once delivered."""
+        ...
 
     def close(self) -> None: ...

@@ -44,6 +44,17 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
     INSERT INTO counters VALUES ('rev', 0);
     """,
+    # 2: the outbox - what must follow a committed transition (chained payloads for the intake,
+    # notifications), written in the transition's transaction and deleted once delivered
+    """
+    CREATE TABLE outbox (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        payload_id TEXT NOT NULL,
+        kind       TEXT NOT NULL,
+        topic      TEXT NOT NULL DEFAULT '',
+        body       BLOB NOT NULL
+    );
+    """,
 )
 
 

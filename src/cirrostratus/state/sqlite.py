@@ -22,8 +22,12 @@ from cirrostratus import sqlitedb as connection
 from cirrostratus.sqlitedb import DatabaseError
 from cirrostratus.state import rules
 from cirrostratus.state.model import (
+    Execution,
+    Follow,
+    OutboxRow,
     Outcome,
     State,
+    StateRecord,
     StateStoreError,
     Transition,
     check_transition,
@@ -50,6 +54,7 @@ _EVENT = (
     "INSERT INTO events (time, payload_id, from_state, to_state, execution_id, error) "
     "VALUES (?,?,?,?,?,?)"
 )
+_OUTBOX = "INSERT INTO outbox (payload_id, kind, topic, body) VALUES (?,?,?,?)"
 
 
 def _row_from_sql(r: Sequence[Any]) -> rules.Row:
@@ -67,6 +72,38 @@ def _row_from_sql(r: Sequence[Any]) -> rules.Row:
         last_error=r[10],
         lease_until=r[11],
     )
+
+
+def _record_dict(row: rules.Row) -> dict[str, Any]:
+    """The record as the API shows it, from a row being worked on."""
+    return StateRecord(
+        payload_id=row.payload_id,
+        collections=row.collections,
+        workflow=row.workflow,
+        itemids=row.itemids,
+        state=row.state,
+        created=row.created,
+        updated=row.updated,
+        state_changed=row.state_changed,
+        executions=tuple(Execution.from_dict(e) for e in row.executions),
+        outputs=tuple(row.outputs),
+        last_error=row.last_error,
+        lease_until=row.lease_until,
+    ).to_dict()
+
+
+def _outbox_row(pid: str, f: Follow, row: rules.Row | None) -> tuple[str, str, str, bytes]:
+    """The outbox row of one follow; a record notification gets the record filled in."""
+    if not f.record or row is None:
+        return (pid, f.kind, f.topic, f.body)
+    given = orjson.loads(f.body) if f.body else {}
+    attributes = {
+        **(given.get("attributes") or {}),
+        "collections": row.collections,
+        "workflow": row.workflow,
+    }
+    body = orjson.dumps({"message": _record_dict(row), "attributes": attributes})
+    return (pid, f.kind, f.topic, body)
 
 
 class SqliteStateStore(SqliteReads):
@@ -157,6 +194,7 @@ class SqliteStateStore(SqliteReads):
                 rows[r[0]] = _row_from_sql(r)
         outcomes: list[Outcome] = []
         lines: list[rules.LogLine] = []
+        follows: list[tuple[str, str, str, bytes]] = []
         touched: set[str] = set()
         default_lease = iso(now_dt + timedelta(seconds=self.lease_seconds))
         for t in transitions:
@@ -169,6 +207,8 @@ class SqliteStateStore(SqliteReads):
             if line is not None:
                 lines.append(line)
                 touched.add(t.payload_id)
+                if t.follow:
+                    follows.extend(_outbox_row(t.payload_id, f, row) for f in t.follow)
         if not lines:
             return outcomes
         (rev,) = conn.execute(
@@ -216,7 +256,29 @@ class SqliteStateStore(SqliteReads):
                 for ln in lines
             ],
         )
+        if follows:
+            conn.executemany(_OUTBOX, follows)
         return outcomes
+
+    # --- the outbox --------------------------------------------------------------------
+
+    def outbox(self, limit: int = 1000) -> list[OutboxRow]:
+        """Committed follows not yet delivered, oldest first (see `Follow`)."""
+        rows = self._reader().execute(
+            "SELECT seq, payload_id, kind, topic, body FROM outbox ORDER BY seq LIMIT ?", (limit,)
+        )
+        return [OutboxRow(r[0], r[1], r[2], r[3], bytes(r[4])) for r in rows]
+
+    def outbox_done(self, seqs: Sequence[int]) -> int:
+        """Forget delivered outbox rows; return how many were still there."""
+        if not seqs:
+            return 0
+        keys = [(s,) for s in seqs]
+        with self._write_lock:
+            return connection.write_transaction(
+                self._writer,
+                lambda c: c.executemany("DELETE FROM outbox WHERE seq = ?", keys).rowcount,
+            )
 
     def _one(self, t: Transition) -> Outcome:
         return self.apply([t])[0]
