@@ -1,7 +1,7 @@
 """Does `cirro run` cost the same per payload at 50,000 payloads as at 2,000?
 
-Runs `cirro run -q --json` (a fresh process, as a user would) over a small and a large set of
-payloads through the 3 no-op Lambda task workflow of `benchmarks/engine.py`, each in a
+Runs `cirro run -q --json` (a fresh process, as a user would) over a small set of payloads,
+a large one, and the small one again (the faster small run counts) through the 3 no-op Lambda task workflow of `benchmarks/engine.py`, each in a
 project of its own, in the same benchmark run so that both see the same machine. The
 payloads are JSON-lines files of 1,000 each, given as a glob. Prints one JSON object on its
 last line:
@@ -87,12 +87,17 @@ def main() -> None:
     args.dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         base = Path(tmp)
-        small = cirro_run(base, "small", args.small)
+        first = cirro_run(base, "small", args.small)
         large = cirro_run(base, "large", args.large)
+        again = cirro_run(base, "small-again", args.small)
+    # the small run twice, around the large one, and the faster of the two taken: the ratio
+    # is then the least favourable reading of a machine whose load moves under us
+    small = max(first, again, key=lambda r: r["per_s"])
     result = {
         "small": args.small,
         "large": args.large,
         "small_per_s": round(small["per_s"], 1),
+        "small_runs_per_s": [round(first["per_s"], 1), round(again["per_s"], 1)],
         "large_per_s": round(large["per_s"], 1),
         "ratio": round(large["per_s"] / small["per_s"], 3),
         "ratio_target": 0.9,
