@@ -351,10 +351,7 @@ def check(
     figures.payloads = len(records)
     figures.states = dict(Counter(str(r.state) for r in records.values()))
 
-    for pid in dict.fromkeys(submitted):
-        if pid not in records:
-            figures.lost += 1
-            figures.note("lost", pid)
+    missing = [pid for pid in dict.fromkeys(submitted) if pid not in records]
     for pid, rec in records.items():
         state = str(rec.state)
         if state in BUSY:
@@ -379,10 +376,13 @@ def check(
             nexts = Payload.from_dict(output).next_payloads()
         except PayloadError:
             nexts = []
-        for nxt in nexts:
-            if str(nxt["id"]) not in records:
-                figures.lost += 1
-                figures.note("lost", f"{nxt['id']} (chained from {pid})")
+        missing += [str(n["id"]) for n in nexts if str(n["id"]) not in records]
+    # a payload with no record whose message still waits in the intake is stuck, not lost
+    waiting = _waiting(locations, missing)
+    for pid in dict.fromkeys(missing):
+        if pid not in waiting:
+            figures.lost += 1
+            figures.note("lost", f"{pid}: no record, no message")
     unsettled = pending.visible + pending.in_flight + pending.delayed
     if unsettled:
         figures.stuck += unsettled
@@ -413,6 +413,18 @@ def check(
     for pid in sorted(left):
         figures.note("orphans", f"pid {pid}: {_cmdline(pid)}")
     return figures
+
+
+def _waiting(locations: Locations, payload_ids: list[str]) -> set[str]:
+    """Which of these payloads have a message waiting in the intake (when it can tell)."""
+    if not payload_ids:
+        return set()
+    queue = SqliteIntakeQueue(locations.intake_db)
+    try:
+        find = getattr(queue, "waiting", None)
+        return set(find(payload_ids)) if find is not None else set()
+    finally:
+        queue.close()
 
 
 def _cmdline(pid: int) -> str:
