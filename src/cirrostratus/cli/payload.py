@@ -8,7 +8,8 @@ import click
 
 from cirrostratus.cli import AliasedGroup
 from cirrostratus.cli.errors import CliError
-from cirrostratus.cli.local import echo_json, locations, open_state
+from cirrostratus.cli.local import echo_json, locations, open_state, write_file
+from cirrostratus.cli.tables import short_id
 
 
 def _store(ctx: click.Context) -> Any:
@@ -20,7 +21,7 @@ def _store(ctx: click.Context) -> Any:
 def _record(ctx: click.Context, payload_id: str) -> Any:
     record = open_state(ctx).get(payload_id)
     if record is None:
-        raise CliError(f"no payload with id {payload_id!r} (see `cirro query`)")
+        raise CliError(f"no payload with id {short_id(payload_id)!r} (see `cirro query`)")
     return record
 
 
@@ -46,8 +47,7 @@ def get(ctx: click.Context, payload_id: str, which: str, target: str | None) -> 
         hint = " (it has not completed)" if which == "output" else ""
         raise CliError(f"no stored {which} for {payload_id!r}{hint}") from None
     if target:
-        with open(target, "wb") as fh:
-            fh.write(data)
+        write_file(target, data)
         click.echo(f"wrote {target}")
     else:
         import orjson
@@ -87,7 +87,7 @@ def state(ctx: click.Context, payload_id: str, as_json: bool) -> None:
         echo_json(data)
         return
     colour = {"COMPLETED": "green", "FAILED": "red", "INVALID": "yellow"}.get(data["state"])
-    click.echo(f"{data['payload_id']}")
+    click.echo(short_id(data["payload_id"]))
     click.echo("  state:    " + click.style(data["state"], fg=colour, bold=True))
     click.echo(f"  created:  {data['created']}\n  updated:  {data['updated']}")
     if data["last_error"]:
@@ -119,16 +119,25 @@ def logs(ctx: click.Context, payload_id: str, as_json: bool) -> None:
     record = _record(ctx, payload_id)
     logs_dir = locations(ctx).logs_dir
     found = 0
-    for execution in record.executions:
+    executions = sorted(record.executions, key=lambda e: e.start or "")  # newest last
+    for number, execution in enumerate(executions, 1):
         lines = sorted(read_logs(logs_dir, execution_id=execution.id), key=lambda r: r["time"])
-        for line in lines:
-            found += 1
-            if as_json:
+        found += len(lines)
+        if as_json:
+            for line in lines:
                 click.echo(orjson.dumps(line).decode())
-                continue
+            continue
+        click.secho(
+            f"== execution {number} of {len(executions)}: {execution.id}  {execution.status}  "
+            f"{execution.start or ''} → {execution.end or ''}",
+            bold=True,
+        )
+        for line in lines:
             click.echo(
                 f"{line['time']} {line.get('function', '')} [{line.get('stream', '')}] "
                 f"{line.get('message', '').rstrip()}"
             )
+        if not lines:
+            click.echo("   (no task output recorded)")
     if not found and not as_json:
-        click.echo(f"no task output recorded for {payload_id}")
+        click.echo(f"no task output recorded for {short_id(payload_id)}")
