@@ -146,3 +146,10 @@ def test_loading_errors_are_hinted_not_fatal() -> None:
     assert result.exit_code == 0
     assert "slow (lambda): Too slow and too big for Lambda" in result.output
     assert "see `cirro validate`" in result.output
+
+
+def test_test_payload_is_a_workflow_file_only() -> None:
+    """As documented in docs/project.md: tasks have no test_payload, workflows have no handler."""
+    assert show("tasks", "both", "test_payload").exit_code == 2
+    assert show("workflows", "flow", "handler").exit_code == 2
+    assert json.loads(show("workflows", "flow", "test_payload").output)["process"]

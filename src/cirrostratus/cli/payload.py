@@ -45,7 +45,7 @@ def get(ctx: click.Context, payload_id: str, which: str, target: str | None) -> 
         data = _store(ctx).get_bytes(key)
     except StoreError:
         hint = " (it has not completed)" if which == "output" else ""
-        raise CliError(f"no stored {which} for {payload_id!r}{hint}") from None
+        raise CliError(f"no stored {which} for {short_id(payload_id)!r}{hint}") from None
     if target:
         write_file(target, data)
         click.echo(f"wrote {target}")
@@ -73,7 +73,7 @@ def state(ctx: click.Context, payload_id: str, as_json: bool) -> None:
         if as_json:
             echo_json({"payload_id": payload_id, "state": "QUEUED", "queued": queued.to_dict()})
         else:
-            click.echo(f"{payload_id}\n  state:    " + click.style("QUEUED", bold=True))
+            click.echo(f"{short_id(payload_id)}\n  state:    " + click.style("QUEUED", bold=True))
             click.echo(f"  queued:   {describe(queued)}")
         return
     histories = HistoryStore(locations(ctx).root / "history.db")

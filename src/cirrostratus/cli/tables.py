@@ -40,7 +40,13 @@ _LONG_ID = re.compile(r"[^\s'\"]*/workflow-[^\s'\"]{" + str(SHORT_ID_CHARS) + ",
 
 def shorten_ids_in(text: str) -> str:
     """`text` (an error message, a log line) with each long payload id in it shortened."""
-    return _LONG_ID.sub(lambda m: short_id(m.group(0)), text)
+
+    def shorten(match: re.Match[str]) -> str:
+        found = match.group(0)
+        core = found.rstrip(":;,.)]")  # punctuation after an id belongs to the sentence
+        return short_id(core) + found[len(core) :]
+
+    return _LONG_ID.sub(shorten, text)
 
 
 def console(*, stderr: bool = False) -> Any:
