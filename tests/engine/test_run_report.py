@@ -194,3 +194,20 @@ def test_payload_files_are_checked_before_anything_is_queued_then_streamed(
     with pytest.raises(CliError) as refused:
         PayloadSource((str(lines), str(broken))).check()
     assert refused.value.exit_code == 2 and f"{broken} line 2" in str(refused.value)
+
+
+def test_quiet_and_json_runs_pass_no_progress_callback() -> None:
+    from cirrostratus.engine.report import RunReport
+
+    seen: dict[str, Any] = {}
+
+    class Engine:
+        async def run(self, items: Any, **kwargs: Any) -> RunReport:
+            seen.update(kwargs)
+            return RunReport()
+
+        def close(self) -> None:
+            pass
+
+    run_engine(Engine(), [], False, Progress(enabled=False))
+    assert seen["progress"] is None
