@@ -39,6 +39,7 @@ def test_a_bad_since_is_a_usage_error(
         ("deadletters", "list", "--limit", "0"),
         ("deadletters", "redrive", "nosuchid"),
         ("deadletters", "purge", "--yes", "abc"),
+        ("deadletters", "purge"),  # no terminal to confirm on: needs --yes
         ("serve", "--concurrency", "0"),
         ("payload", "get", "x", "-f", "/"),
     ],

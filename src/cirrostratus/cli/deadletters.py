@@ -105,6 +105,10 @@ def purge(ctx: click.Context, ids: tuple[str, ...], yes: bool) -> None:
 
     wanted = message_ids(ids)
     if not yes and not wanted:
+        import sys
+
+        if not sys.stdin.isatty():  # nobody to ask: say how, rather than abort silently
+            raise click.UsageError("deleting every dead letter needs --yes (or give IDS)")
         click.confirm("Delete every dead letter?", abort=True)
     count = _queue(ctx).purge_dead(wanted)
     click.echo(f"deleted {plural(count, 'dead letter')}")
