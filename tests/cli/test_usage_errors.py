@@ -102,3 +102,28 @@ def test_task_run_output_creates_folders(project: Path, cirro: Cirro) -> None:
     result = cirro(project, "task", "run", "mirror", str(single), "-o", str(target))
     assert result.returncode == 0, result.stderr
     assert json.loads(target.read_text())["features"][0]["id"] == "q1"
+
+
+def test_damage_found_mid_query_names_the_file(project: Path, cirro: Cirro) -> None:
+    """A state.db whose header and schema are fine but whose records are not: SQLite says
+    only "malformed" from inside a query, and the message still names the file."""
+    import sqlite3
+
+    db = project / ".cirro" / "state.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        pages = [
+            row[0]
+            for row in conn.execute(
+                "SELECT rootpage FROM sqlite_schema WHERE tbl_name = 'records' AND rootpage > 0"
+            )
+        ]
+        size = conn.execute("PRAGMA page_size").fetchone()[0]
+    with db.open("r+b") as fh:
+        for page in pages:
+            fh.seek((page - 1) * size)
+            fh.write(b"\xff" * size)
+    result = cirro(project, "query")
+    assert result.returncode == 1
+    line = one_line_error(result)
+    assert f"{db}: damaged" in line and "move it aside" in line

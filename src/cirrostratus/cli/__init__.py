@@ -158,7 +158,23 @@ def _unusable_file(exc: Exception) -> str | None:
     The backends raise these from deep inside any command; catching them here, once, keeps
     every command free of the same try/except. Anything else is a bug and keeps its traceback.
     """
+    import sqlite3
+
     from cirrostratus.intake.model import IntakeError
     from cirrostratus.sqlitedb import DatabaseError
 
-    return str(exc) if isinstance(exc, DatabaseError | IntakeError) else None
+    if isinstance(exc, DatabaseError | IntakeError):
+        return str(exc)
+    if not isinstance(exc, sqlite3.DatabaseError) or isinstance(exc, sqlite3.OperationalError):
+        return None
+    # damage SQLite found past the header, mid-query ("database disk image is malformed")
+    from cirrostratus.cli.local import damaged_databases
+
+    files = damaged_databases()
+    if not files:
+        return None
+    names = " and ".join(str(f) for f in files)
+    return (
+        f"{names}: damaged ({exc}); move {'them' if len(files) > 1 else 'it'} aside "
+        "and a new, empty one is created (what it recorded is lost)"
+    )

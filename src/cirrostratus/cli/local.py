@@ -14,14 +14,45 @@ import click
 from cirrostratus.cli.errors import CliError
 
 
+#: The project this command works on, once known: lets the entry point name a damaged
+#: database file when SQLite reports one from deep inside a command.
+current_root: Path | None = None
+
+
 def project_root(ctx: click.Context) -> Path:
+    global current_root
     from cirrostratus.project import ProjectNotFound, find_project
 
     explicit = (ctx.obj or {}).get("project_dir")
     try:
-        return find_project(explicit=explicit) if explicit else find_project(Path.cwd())
+        current_root = find_project(explicit=explicit) if explicit else find_project(Path.cwd())
     except ProjectNotFound as exc:
         raise CliError(str(exc)) from None
+    return current_root
+
+
+def damaged_databases() -> list[Path]:
+    """The current project's databases (state, intake, history) that fail SQLite's
+    quick_check: which file to move aside when SQLite says only "malformed"."""
+    import sqlite3
+
+    if current_root is None:
+        return []
+    from cirrostratus.storage.locations import Locations
+
+    loc = Locations.for_project(current_root)
+    damaged = []
+    for path in (loc.state_db, loc.intake_db, loc.root / "history.db"):
+        if not path.exists():
+            continue
+        try:
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+                ok = conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+        except sqlite3.DatabaseError:
+            ok = False
+        if not ok:
+            damaged.append(path)
+    return damaged
 
 
 def locations(ctx: click.Context) -> Any:
