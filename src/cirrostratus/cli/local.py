@@ -13,7 +13,6 @@ import click
 
 from cirrostratus.cli.errors import CliError
 
-
 #: The project this command works on, once known: lets the entry point name a damaged
 #: database file when SQLite reports one from deep inside a command.
 current_root: Path | None = None
