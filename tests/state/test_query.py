@@ -166,3 +166,37 @@ def test_stats_shape_and_counts(store, clock) -> None:
     clock.advance(3600 + 1)  # an hour on, the transitions moved to the earlier window
     rolled = store.stats()["state_transitions"]["hourly_rolling"]
     assert {s["state"]: s["count"] for s in rolled[0]["states"]}["PROCESSING"] == 2
+
+
+def test_a_long_id_keeps_the_nextkey_short(store, clock) -> None:
+    """A payload of 10,000 items has an id of hundreds of KB; its nextkey stays small enough
+    for one shell argument, and paging past it still lists everything once, in order."""
+    long_ids = [
+        f"c/workflow-w/{tag}/" + "/".join(f"item-{i:05d}" for i in range(10_000)) for tag in "ab"
+    ]
+    plain = ["c/workflow-w/x", "c/workflow-w/y"]
+    for payload_id in [*long_ids, *plain]:
+        store.claim_and_start(payload_id, "e")  # one timestamp: ids break every tie
+    for ascending in (True, False):
+        seen: list[str] = []
+        nextkey = None
+        while True:
+            page = store.query(limit=1, ascending=ascending, nextkey=nextkey)
+            seen += ids(page)
+            nextkey = page.nextkey
+            if nextkey is None:
+                break
+            assert len(nextkey) < 1_000
+        assert seen == sorted([*long_ids, *plain], reverse=not ascending)
+
+
+def test_a_nextkey_after_a_deleted_long_id_says_to_start_again(store, clock) -> None:
+    long_id = "c/workflow-w/" + "/".join(f"item-{i:05d}" for i in range(1_000))
+    for payload_id in (long_id, "c/workflow-w/a"):
+        clock.advance(1)
+        store.claim_and_start(payload_id, "e")
+    page = store.query(limit=1, ascending=True)
+    assert ids(page) == [long_id]
+    store.delete(long_id)
+    with pytest.raises(StateStoreError, match="start the listing again"):
+        store.query(limit=1, ascending=True, nextkey=page.nextkey)

@@ -16,6 +16,7 @@ The pagination rule (what a walk of pages promises while others write):
 from __future__ import annotations
 
 import base64
+import hashlib
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -27,26 +28,64 @@ SortKey = Literal["updated", "state_changed"]
 SORT_KEYS: tuple[str, ...] = ("updated", "state_changed")
 
 
+#: A payload id longer than this is carried in a nextkey as a prefix and a digest: the id of
+#: a payload of 10,000 items is hundreds of KB, more than one shell argument may hold.
+CURSOR_ID_CHARS = 200
+
+
+def id_digest(payload_id: str) -> str:
+    return hashlib.sha256(payload_id.encode()).hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class Cursor:
-    """What a `nextkey` carries: where the last page ended, and the walk's horizon."""
+    """What a `nextkey` carries: where the last page ended, and the walk's horizon.
+
+    A long `payload_id` travels as its first CURSOR_ID_CHARS characters plus `digest`, the
+    sha256 of the whole id; the store finds the whole id again (`resolved`) before paging.
+    """
 
     sort: str
     ascending: bool
     value: str
     payload_id: str
     horizon: int
+    digest: str | None = None  # set when payload_id is only a prefix
 
     def encode(self) -> str:
-        raw = orjson.dumps([self.sort, self.ascending, self.value, self.payload_id, self.horizon])
+        pid: Any = self.payload_id
+        if self.digest is None and len(pid) > CURSOR_ID_CHARS:
+            pid = [pid[:CURSOR_ID_CHARS], id_digest(pid)]
+        raw = orjson.dumps([self.sort, self.ascending, self.value, pid, self.horizon])
         return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+    def resolved(self, candidates: Any) -> Cursor:
+        """This cursor with its whole payload id, found among `candidates` (ids starting with
+        the prefix); a record deleted since the page was read cannot be found again."""
+        if self.digest is None:
+            return self
+        for candidate in candidates:
+            if id_digest(candidate) == self.digest:
+                return Cursor(self.sort, self.ascending, self.value, candidate, self.horizon)
+        raise StateStoreError(
+            "the record this nextkey continues after was deleted since; start the listing "
+            "again without nextkey"
+        )
 
     @classmethod
     def decode(cls, nextkey: str) -> Cursor:
         try:
             raw = base64.urlsafe_b64decode(nextkey + "=" * (-len(nextkey) % 4))
-            sort, ascending, value, payload_id, horizon = orjson.loads(raw)
-            return cls(str(sort), bool(ascending), str(value), str(payload_id), int(horizon))
+            sort, ascending, value, pid, horizon = orjson.loads(raw)
+            prefix, digest = pid if isinstance(pid, list) else (pid, None)
+            return cls(
+                str(sort),
+                bool(ascending),
+                str(value),
+                str(prefix),
+                int(horizon),
+                None if digest is None else str(digest),
+            )
         except (ValueError, TypeError) as exc:
             raise StateStoreError(
                 f"nextkey {nextkey[:40]!r} is not one this store handed out; "

@@ -143,6 +143,13 @@ class SqliteReads:
                 ).fetchone()
             else:
                 horizon = cursor.horizon
+                if cursor.digest is not None:  # a long id: find it again by prefix + digest
+                    prefix = cursor.payload_id
+                    same_prefix = conn.execute(
+                        "SELECT payload_id FROM records WHERE payload_id >= ? AND payload_id < ?",
+                        (prefix, prefix + "\U0010ffff"),
+                    )
+                    cursor = cursor.resolved(r[0] for r in same_prefix)
             sql, params = page_sql(filters, sort, ascending, limit, cursor, int(horizon))
             rows = conn.execute(sql, params).fetchall()
         finally:
