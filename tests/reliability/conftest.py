@@ -34,7 +34,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
                     )
                     lines.append(
                         f"{value['scenario']}: {value['payloads']} payloads, "
-                        f"{value['rounds']} kill(s): {counts}"
+                        f"{value['rounds']} kill(s), {value.get('resumed', 0)} resumed: {counts}"
                     )
     if lines:
         terminalreporter.write_sep("-", "reliability figures")

@@ -293,6 +293,7 @@ class Figures:
     stuck: int = 0
     missing_outputs: int = 0
     orphans: int = 0
+    resumed: int = 0  # executions a kill interrupted (ended ABORTED or EngineStopped)
     states: dict[str, int] = field(default_factory=dict)
     details: dict[str, list[str]] = field(default_factory=dict)
 
@@ -399,6 +400,8 @@ def check(
             completions[event.payload_id] += 1
         if to in TERMINAL and event.execution_id:
             ends[(event.payload_id, event.execution_id)] += 1
+        if to == "ABORTED" or (to == "FAILED" and "EngineStopped" in (event.error or "")):
+            figures.resumed += 1
     for pid, n in completions.items():
         if n > 1:
             figures.doubly_terminal += 1
