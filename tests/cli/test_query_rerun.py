@@ -107,6 +107,15 @@ def test_long_ids_are_short_for_people_and_whole_in_json(
 
     state = cirro(project, "payload", "state", full).stdout
     assert full not in state and "40 items" in state.splitlines()[0]
+    # the short id, copied from the table, stands for the whole one
+    shown = next(cell.strip() for cell in line.split("│") if "…" in cell)
+    again = cirro(project, "payload", "state", shown, "--json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["payload_id"] == full
+    got = cirro(project, "payload", "get", shown)
+    assert json.loads(got.stdout)["process"]["workflow"] == "mirror"
+    unknown = shown.replace("#", "#0")[:-2] + "]"
+    assert cirro(project, "payload", "state", unknown).returncode != 0
     assert (
         json.loads(cirro(project, "payload", "state", full, "--json").stdout)["payload_id"] == full
     )

@@ -18,6 +18,24 @@ def _store(ctx: click.Context) -> Any:
     return open_store(locations(ctx).payload_url)
 
 
+def whole_id(ctx: click.Context, param: click.Parameter, given: str) -> str:
+    """PAYLOAD_ID as given, or, for a short id copied from a table (`prefix…[N items,
+    #digest]`), the whole id it stands for: nobody types an id of tens of KB."""
+    from cirrostratus.cli.tables import matches_short_id, parse_short_id
+
+    parsed = parse_short_id(given)
+    if parsed is None:
+        return given
+    prefix, digest = parsed
+    collections, sep, rest = prefix.partition("/workflow-")
+    workflow, slash, _ = rest.partition("/")
+    narrow = {"collections": collections, "workflow": workflow} if sep and slash else {}
+    for record in open_state(ctx).iter_query(**narrow, limit=500):
+        if matches_short_id(record.payload_id, prefix, digest):
+            return str(record.payload_id)
+    raise CliError(f"no payload matches the short id {given!r} (see `cirro query`)")
+
+
 def _record(ctx: click.Context, payload_id: str) -> Any:
     record = open_state(ctx).get(payload_id)
     if record is None:
@@ -31,7 +49,7 @@ def payload() -> None:
 
 
 @payload.command()
-@click.argument("payload_id")
+@click.argument("payload_id", callback=whole_id)
 @click.option("--output", "which", flag_value="output", help="The output payload.")
 @click.option("--input", "which", flag_value="input", default=True, help="The input (default).")
 @click.option("--file", "-f", "target", type=click.Path(dir_okay=False), help="Write it here.")
@@ -56,7 +74,7 @@ def get(ctx: click.Context, payload_id: str, which: str, target: str | None) -> 
 
 
 @payload.command()
-@click.argument("payload_id")
+@click.argument("payload_id", callback=whole_id)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def state(ctx: click.Context, payload_id: str, as_json: bool) -> None:
@@ -107,7 +125,7 @@ def state(ctx: click.Context, payload_id: str, as_json: bool) -> None:
 
 
 @payload.command()
-@click.argument("payload_id")
+@click.argument("payload_id", callback=whole_id)
 @click.option("--json", "as_json", is_flag=True, help="JSON lines, as stored.")
 @click.pass_context
 def logs(ctx: click.Context, payload_id: str, as_json: bool) -> None:

@@ -35,6 +35,21 @@ def short_id(payload_id: str, limit: int = SHORT_ID_CHARS) -> str:
     return f"{payload_id[:limit]}…[{what}#{digest}]"
 
 
+_SHORT_ID = re.compile(r"(?P<prefix>.+)…\[(?:\d+ items?, )?#(?P<digest>[0-9a-f]{8})\]")
+
+
+def parse_short_id(text: str) -> tuple[str, str] | None:
+    """(prefix, digest) of an id as `short_id` prints it, or None for a whole id."""
+    m = _SHORT_ID.fullmatch(text)
+    return (m.group("prefix"), m.group("digest")) if m else None
+
+
+def matches_short_id(payload_id: str, prefix: str, digest: str) -> bool:
+    if not payload_id.startswith(prefix):
+        return False
+    return hashlib.sha256(payload_id.encode()).hexdigest()[:8] == digest
+
+
 _LONG_ID = re.compile(r"[^\s'\"]*/workflow-[^\s'\"]{" + str(SHORT_ID_CHARS) + ",}")
 
 
