@@ -59,3 +59,13 @@ def test_long_ids_inside_messages_are_shortened() -> None:
     assert text.startswith("RecursionError: c/workflow-w/item-0/") and text.endswith(": too deep")
     assert long not in text and "500 items" in text
     assert shorten_ids_in("no ids here") == "no ids here"
+
+
+def test_a_group_without_a_command_prints_its_help_not_an_error() -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "cirrostratus", "payload"], capture_output=True, text=True
+    )
+    assert proc.stderr.startswith("Usage: cirro payload") and "Error" not in proc.stderr

@@ -118,6 +118,10 @@ def cli(ctx: click.Context, verbose: int, project_dir: str | None) -> None:
     ctx.obj["verbose"] = verbose
 
 
+#: click >= 8.2 raises this for a group given no command (older versions print help themselves)
+_NO_ARGS_IS_HELP: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Console entry point: turns our errors into clean messages and exit codes, never tracebacks."""
     try:
@@ -130,6 +134,9 @@ def main(argv: list[str] | None = None) -> Any:
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)
+    except _NO_ARGS_IS_HELP as exc:  # `cirro payload`: the help is the answer, not an error
+        click.echo(exc.format_message(), err=True)
+        sys.exit(exc.exit_code)
     except click.UsageError as exc:
         # one line, like every other error: the problem, then where help is
         where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
