@@ -170,13 +170,15 @@ def print_summary(report: Any, limit: int = 30) -> None:
     """The table: every payload that did not complete (up to `limit`), then completed ones
     up to a handful; the counts and the rate last, then a line each for what the engine ran
     besides this run's payloads, what is left queued, and what `--replace` would run again."""
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    from cirrostratus.cli.tables import console as make_console
+    from cirrostratus.cli.tables import short_id, shorten_ids_in
+
+    console = make_console()  # terminal width; unlimited on a pipe (rows never break)
     records = report.records.values()
     table = Table(title=None, show_lines=False)
-    table.add_column("payload id", overflow="fold", ratio=3)
+    table.add_column("payload id", no_wrap=True)  # short_id: copyable, never folded
     table.add_column("workflow", overflow="fold", ratio=1)
     table.add_column("state", no_wrap=True)
     table.add_column("duration", no_wrap=True, justify="right")
@@ -189,7 +191,8 @@ def print_summary(report: Any, limit: int = 30) -> None:
         colour = colours.get(r.state, "white")
         state = f"[{colour}]{r.state}[/]" + (" (skipped)" if r.skipped else "")
         duration = "" if r.duration_s is None else f"{r.duration_s:.2f}s"
-        table.add_row(r.payload_id, r.workflow, state, duration, r.error or "")
+        error = shorten_ids_in(r.error or "")
+        table.add_row(short_id(r.payload_id), r.workflow, state, duration, error)
     console.print(table)
     total = len(report.records)
     if total > len(shown):
@@ -206,18 +209,20 @@ def print_summary(report: Any, limit: int = 30) -> None:
 def report_notes(report: Any) -> list[str]:
     """One line each: payloads of other runs the engine ran meanwhile, messages left queued,
     and the `--replace` hint when payloads were skipped as already COMPLETED or INVALID."""
+    from cirrostratus.cli.tables import plural
+
     notes = []
     others = getattr(report, "others", None)
     if others:
         counts = ", ".join(f"{n} {s}" for s, n in sorted(others.items()))
         notes.append(
-            f"also ran {sum(others.values())} payloads queued by other runs or `cirro submit` "
+            f"also ran {plural(sum(others.values()), 'payload')} queued by other runs or `cirro submit` "
             f"(not in this report): {counts}"
         )
     left = getattr(report, "left_queued", 0)
     if left:
         notes.append(
-            f"{left} other payloads wait in the intake; the next `cirro run` or `cirro serve` "
+            f"{plural(left, 'other payload')} {'waits' if left == 1 else 'wait'} in the intake; the next `cirro run` or `cirro serve` "
             "runs them"
         )
     skipped = report.skipped_terminal() if hasattr(report, "skipped_terminal") else 0
@@ -252,7 +257,7 @@ def run_engine(
         progress.stop()
         left = engine.intake.waiting_count()
         click.echo(
-            f"interrupted: {left} payloads left queued in the intake (`cirro payload state ID` "
+            f"interrupted: {left} payload{'' if left == 1 else 's'} left queued in the intake (`cirro payload state ID` "
             "shows them QUEUED); the next `cirro run` or `cirro serve` runs them",
             err=True,
         )
