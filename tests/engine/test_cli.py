@@ -108,7 +108,7 @@ def test_query_state_get_logs_rerun(project: Path, tmp_path: Path) -> None:
     assert "logged at INFO, kept because CIRRUS_LOG_LEVEL says so" in logs.stdout
 
     dry = cirro(project, "rerun", "--state", "FAILED", "--dry-run")
-    assert "1 payload(s) would run again" in dry.stdout
+    assert "1 payload would run again" in dry.stdout
     rerun = cirro(project, "rerun", "--state", "FAILED")
     assert rerun.returncode == 1  # it fails again, the same way
     state = json.loads(
@@ -133,7 +133,7 @@ def test_invalid_payload_goes_to_dead_letters_and_redrives(project: Path, tmp_pa
 def test_submit_queues_for_an_engine(project: Path, tmp_path: Path) -> None:
     write(tmp_path / "p.json", make_payload("mirror", "s1"))
     queued = cirro(project, "submit", str(tmp_path / "p.json"))
-    assert queued.returncode == 0 and "queued 1 payload(s)" in queued.stdout
+    assert queued.returncode == 0 and "queued 1 payload;" in queued.stdout
     # the next engine to run drains it: a run of something else completes the queued one too,
     # but reports only its own payload, the other in one count
     write(tmp_path / "o.json", make_payload("mirror", "s2"))
