@@ -59,6 +59,9 @@ def test_rerun_dry_run_says_what_would_be_skipped(project: Path, cirro: Cirro) -
     as_json = json.loads(cirro(project, "rerun", "-w", "crash", "--dry-run", "--json").stdout)
     assert as_json["would_run"] == [] and as_json["would_skip"][0]["payload_id"] == CRASH
 
+    none = cirro(project, "rerun", "--workflow", "crash")
+    assert none.returncode == 1 and "none of the matching payloads (1) can run again" in none.stderr
+
     both = json.loads(
         cirro(project, "rerun", "-c", "test-collection", "--dry-run", "--json").stdout
     )

@@ -29,7 +29,7 @@ COMMANDS: dict[str, str] = {
     "submit": "submit:submit",
     "payload": "payload:payload",
     "query": "query:query",
-    "rerun": "query:rerun",
+    "rerun": "rerun:rerun",
     "deadletters": "deadletters:deadletters",
 }
 

@@ -1,4 +1,4 @@
-"""`cirro query` and `cirro rerun`: find payloads by state, and run them again."""
+"""`cirro query`: find payloads by state, a page at a time (the filters `rerun` shares)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,7 @@ from typing import Any
 import click
 
 from cirrostratus.cli.errors import CliError
-from cirrostratus.cli.local import (
-    echo_json,
-    load_runnable_project,
-    locations,
-    open_engine,
-    open_state,
-    project_root,
-)
+from cirrostratus.cli.local import echo_json, open_state
 
 STATES = ("CLAIMED", "PROCESSING", "COMPLETED", "FAILED", "INVALID", "ABORTED")
 
@@ -74,7 +67,7 @@ def fetch(
     return found, nextkey
 
 
-def _query_args(**kw: Any) -> dict[str, Any]:
+def query_args(**kw: Any) -> dict[str, Any]:
     state = kw.get("state")
     return {
         "collections": kw.get("collections"),
@@ -128,7 +121,7 @@ def query(
     keeps them whole.
     """
     store = open_state(ctx)
-    args = _query_args(**kw)
+    args = query_args(**kw)
     counts_args = {k: v for k, v in args.items() if k != "state"}
     counts = store.counts(**counts_args)
     from cirrostratus.cli.queued import queued_count  # payloads still in the intake
@@ -160,131 +153,3 @@ def query(
             highlight=False,
             markup=False,
         )
-
-
-def read_inputs(store: Any, found: list[Any]) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
-    """The stored input payload of each record, and (payload id, why) for those that cannot
-    run again. The dry run and the real rerun both call this, so they never disagree."""
-    from cirrostratus.engine.process import input_key
-    from cirrostratus.payload import decode
-    from cirrostratus.storage import StoreError
-
-    payloads: list[dict[str, Any]] = []
-    skipped: list[tuple[str, str]] = []
-    for r in found:
-        try:
-            data = store.get_bytes(input_key(r.payload_id))
-        except StoreError:
-            skipped.append((r.payload_id, "its stored input is missing"))
-            continue
-        except OSError as exc:
-            skipped.append((r.payload_id, f"its stored input cannot be read ({exc})"))
-            continue
-        try:
-            payloads.append(decode(data))
-        except Exception as exc:  # any decoding failure: name it, skip this one
-            skipped.append((r.payload_id, f"its stored input is not a payload ({exc})"))
-    return payloads, skipped
-
-
-@click.command()
-@filters
-@click.option(
-    "--dry-run",
-    is_flag=True,
-    help="List what would run again and what would be skipped; change nothing.",
-)
-@click.option("--submit", "submit_only", is_flag=True, help="Only queue them (for `cirro serve`).")
-@click.option(
-    "--concurrency",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Executions in flight at once (default: 64 per core).",
-)
-@click.option(
-    "--json", "as_json", is_flag=True, help="Print one JSON object (as `cirro run --json`)."
-)
-@click.pass_context
-def rerun(
-    ctx: click.Context,
-    /,
-    limit: int,
-    dry_run: bool,
-    submit_only: bool,
-    concurrency: int | None,
-    as_json: bool,
-    **kw: Any,
-) -> None:
-    """Run matching payloads again from their stored input, with replace.
-
-    Typical: `cirro rerun --state FAILED --since 1d`. Without --submit they run here and
-    now, like `cirro run`; exit 0 when all of them end COMPLETED, 1 when any fails or is
-    skipped because its stored input is missing or unreadable.
-    """
-    from cirrostratus.cli.tables import plural, short_id
-    from cirrostratus.storage import open_store
-
-    args = _query_args(**kw)
-    if not any(args.values()):
-        raise CliError(
-            "say what to rerun: give at least one of --state, --workflow, "
-            "--collections, --since, --error",
-            2,
-        )
-    # a project that does not load is refused before anything (a dry run needs no project)
-    project = None if dry_run else load_runnable_project(project_root(ctx))
-    store = open_state(ctx)
-    found, _ = fetch(store, limit, **args)
-    payloads, skipped = read_inputs(open_store(locations(ctx).payload_url), found)
-    unreadable = [{"payload_id": pid, "reason": why} for pid, why in skipped]
-    if dry_run or not found:
-        ready = [r for r in found if r.payload_id not in {pid for pid, _ in skipped}]
-        if as_json:
-            echo_json(
-                {
-                    "would_run": [
-                        {"payload_id": r.payload_id, "state": str(r.state)} for r in ready
-                    ],
-                    "would_skip": unreadable,
-                }
-            )
-        else:
-            for r in ready:
-                click.echo(f"{short_id(r.payload_id)}  {r.state}  {r.last_error or ''}")
-            for pid, why in skipped:
-                click.echo(f"{short_id(pid)}  would be skipped: {why}")
-            if not found:
-                click.echo("nothing matches")
-            else:
-                tail = f"; {len(skipped)} would be skipped" if skipped else ""
-                click.echo(f"{plural(len(ready), 'payload')} would run again{tail}")
-        return
-    for pid, why in skipped:
-        click.echo(f"skipping {short_id(pid)}: {why}", err=True)
-    engine = open_engine(ctx, project, concurrency=concurrency)
-    if submit_only:
-        try:
-            engine.submit(payloads, replace=True)
-        finally:
-            engine.close()
-        click.echo(f"queued {plural(len(payloads), 'payload')} to run again")
-        ctx.exit(1 if skipped else 0)
-    if not payloads:
-        engine.close()
-        raise CliError(
-            f"none of the matching payloads ({len(found)}) can run again: "
-            "their stored input is missing or unreadable"
-        )
-    from cirrostratus.cli.run import Progress, print_summary, run_engine
-
-    with Progress(enabled=not as_json) as progress:
-        report = run_engine(engine, payloads, True, progress)
-    if as_json:
-        echo_json({**report.to_json(), "skipped_unreadable": unreadable})
-    else:
-        print_summary(report)
-        if skipped:
-            click.echo(
-                f"{plural(len(skipped), 'payload')} skipped: stored input unreadable (above)"
-            )
-    ctx.exit(report.exit_code or (1 if skipped else 0))
