@@ -224,6 +224,8 @@ class RunTracker:
         if result.applied and result.state is not None:
             self._set(rec, str(result.state))
             rec.error = result.error
+        elif result.state is None and result.reason:
+            rec.error = result.reason  # not recorded (e.g. `NotSettled: …`): say why
         rec.duration_s = took
         for child in result.next_payloads:
             self.expect(child, parent=finished.payload_id)
