@@ -62,9 +62,10 @@ class Row:
         return self.state is State.CLAIMED and (self.lease_until or "") <= now
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LogLine:
-    """An event to append: the store adds the sequence number and the time."""
+    """An event to append: the store adds the sequence number and the time. (Not frozen: a
+    frozen dataclass pays a `object.__setattr__` per field, and one is made per transition.)"""
 
     payload_id: str
     from_state: State | None

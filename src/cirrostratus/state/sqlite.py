@@ -54,6 +54,8 @@ _EVENT = (
     "INSERT INTO events (time, payload_id, from_state, to_state, execution_id, error) "
     "VALUES (?,?,?,?,?,?)"
 )
+_TEXT: dict[State | None, str | None] = {s: s.value for s in State} | {None: None}  # no enum
+# property lookups per row: they were a tenth of a batched apply's Python time
 _OUTBOX = "INSERT INTO outbox (payload_id, kind, topic, body) VALUES (?,?,?,?)"
 
 
@@ -227,7 +229,7 @@ class SqliteStateStore(SqliteReads):
                     row.collections,
                     row.workflow,
                     row.itemids,
-                    row.state.value,
+                    _TEXT[row.state],
                     row.created,
                     row.updated,
                     row.state_changed,
@@ -248,8 +250,8 @@ class SqliteStateStore(SqliteReads):
                 (
                     now,
                     ln.payload_id,
-                    ln.from_state.value if ln.from_state else None,
-                    ln.to_state.value if ln.to_state else None,
+                    _TEXT[ln.from_state],
+                    _TEXT[ln.to_state],
                     ln.execution_id,
                     ln.error,
                 )
