@@ -158,3 +158,38 @@ def test_a_delivery_repeated_after_a_crash_runs_nothing_twice(
         assert engine.intake.counts().dead == 0
     finally:
         engine.close()
+
+
+def test_serve_sends_what_the_outbox_kept_once_the_intake_takes_it_again(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_send = SqliteIntakeQueue.send_batch
+    full = [True]
+
+    def send(self: SqliteIntakeQueue, bodies: Any, **kw: Any) -> list[str]:
+        bodies = list(bodies)
+        chained = any(b"next/workflow-chain-second" in bytes(b) for b in bodies)
+        if chained and full[0]:
+            raise OSError(28, "No space left on device")
+        return real_send(self, bodies, **kw)
+
+    monkeypatch.setattr(SqliteIntakeQueue, "send_batch", send)
+    n = 5
+    parents = [f"test-collection/workflow-mirror/p{i:03d}" for i in range(n)]
+    children = [f"next/workflow-chain-second/p{i:03d}" for i in range(n)]
+    engine = LocalEngine.open(project)
+    try:
+        engine.submit([chained(i) for i in range(n)])
+
+        def parents_done_then_space() -> bool:
+            found = engine.store.get_states(parents)
+            if all(found.get(p) is State.COMPLETED for p in parents) and full[0]:
+                assert engine.store.outbox()  # the chained payloads wait there
+                full[0] = False  # space comes back; no new payload arrives
+            found = engine.store.get_states(children)
+            return all(found.get(c) is State.COMPLETED for c in children)
+
+        serve_until(engine, parents_done_then_space, timeout=60)
+        assert engine.store.outbox() == []
+    finally:
+        engine.close()

@@ -47,6 +47,7 @@ from cirrostratus.storage.locations import Locations
 logger = logging.getLogger(__name__)
 Service = Callable[["LocalEngine", asyncio.Event], Awaitable[None]]
 RECEIVE_BATCH = 200
+OUTBOX_RETRY_S = 1.0  # an idle `serve` looks at the outbox this often
 SUBMIT_BATCH = 500  # payloads per intake transaction when submitting
 
 
@@ -280,6 +281,7 @@ class _Session:
         runner.patience = STATE_PATIENCE_S if until_idle else None  # serve waits for space
         least = max(1, min(RECEIVE_BATCH, engine.concurrency // 8))
         trouble = _Trouble()
+        next_delivery = 0.0
         while not (stop is not None and stop.is_set()):
             room = engine.concurrency - len(runner.inflight)
             if room >= least or (room > 0 and not runner.inflight):
@@ -301,6 +303,10 @@ class _Session:
                 continue
             if until_idle and self._idle(trouble):
                 break
+            if not until_idle and time.monotonic() >= next_delivery:
+                # idle serve: what the outbox kept (an intake that was full) goes out now
+                next_delivery = time.monotonic() + OUTBOX_RETRY_S
+                self._deliver_outbox()
             await _sleep_or_stop(0.05, stop)
         # a stop: nothing new is received; what is running finishes (serve's SIGTERM), and a
         # result the state store keeps refusing is left for the next engine to resume
