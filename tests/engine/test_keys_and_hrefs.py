@@ -70,6 +70,13 @@ def test_a_payload_of_ten_thousand_items_completes(project: Path) -> None:
     assert stored_out["features"][-1]["properties"]["mirrored"] == "provider"
     with pytest.raises(StoreError):  # the id itself is no usable key (over 1,024 bytes)
         engine.payloads.get_bytes(f"{pid}/input.json")
+    # each item is announced once, naming the payload by its folder: the 110 KB id repeated
+    # on 10,000 notifications would be over a gigabyte
+    published = engine.notifier.read("published")
+    assert len(published) == 10_000
+    attributes = published[0]["attributes"]
+    assert attributes["payload_dir"] == payload_key(pid, "x").removesuffix("/x")
+    assert "payload_id" not in attributes
 
 
 def test_publish_to_a_full_url_template_and_the_api_link(tmp_path: Path) -> None:

@@ -85,7 +85,11 @@ def test_succeeded_completes_with_self_links_and_stores_the_output(env: Env) -> 
     assert json.loads(env.payloads.get_bytes(f"{PID}/output.json"))["id"] == PID
     published = env.notifier.read("published")
     assert [n["message"]["id"] for n in published] == ["S2A_1"]
-    assert published[0]["attributes"] == {"collection": "sentinel-2-cogs", "payload_id": PID}
+    assert published[0]["attributes"] == {
+        "collection": "sentinel-2-cogs",
+        "payload_id": PID,
+        "payload_dir": PID,  # an ordinary id is its own folder
+    }
 
 
 def test_published_urls_win_over_self_links(env: Env) -> None:
