@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from cirrostratus.engine import executor
+from cirrostratus.engine import executor, local
 from cirrostratus.engine.history import HistoryStore
 from cirrostratus.engine.local import LocalEngine
 from cirrostratus.engine.report import RunReport
@@ -121,6 +121,7 @@ def test_run_returns_when_the_state_store_never_takes_the_results(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(executor, "STATE_PATIENCE_S", 0.5)
+    monkeypatch.setattr(local, "STATE_PATIENCE_S", 0.5)  # the drain loop's own patience
     real = SqliteStateStore.apply
 
     def apply(self: SqliteStateStore, transitions: Any) -> Any:
@@ -246,3 +247,26 @@ async def _serve_briefly(engine: LocalEngine) -> None:
         s.set()
 
     await engine.serve(stop, services=[later])
+
+
+def test_a_damaged_state_database_stops_the_run_at_once(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Waiting cannot mend a malformed file: the run stops (the CLI then names the file to
+    move aside) instead of retrying for its whole patience as it does for a full disk."""
+    monkeypatch.setattr(executor, "STATE_PATIENCE_S", 30.0)
+    monkeypatch.setattr(local, "STATE_PATIENCE_S", 30.0)
+    real = SqliteStateStore.apply
+
+    def apply(self: SqliteStateStore, transitions: Any) -> Any:
+        if any(t.action is Action.COMPLETE for t in transitions):
+            raise sqlite3.DatabaseError("database disk image is malformed")
+        return real(self, transitions)
+
+    monkeypatch.setattr(SqliteStateStore, "apply", apply)
+    engine = LocalEngine.open(project)
+    try:
+        with pytest.raises(sqlite3.DatabaseError, match="malformed"):
+            run(engine, payloads(3))
+    finally:
+        engine.close()

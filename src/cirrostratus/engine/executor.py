@@ -36,6 +36,7 @@ from cirrostratus.engine.update import Finished, OutputsNotStored, UpdateResult,
 from cirrostratus.engine.workflows import WorkflowRegistry
 from cirrostratus.intake import IntakeQueue
 from cirrostratus.payload import Payload
+from cirrostratus.sqlitedb import is_damaged
 from cirrostratus.state import State, StateStore
 
 logger = logging.getLogger(__name__)
@@ -146,6 +147,7 @@ class LocalRunner:
         self._settled = asyncio.Event()
         #: how long to keep retrying a batch the state store refuses (None: until stopping)
         self.patience: float | None = STATE_PATIENCE_S
+        self.fatal: Exception | None = None  # a damaged database: the drain loop re-raises it
         self.stopping = False  # set when the engine stops: a failing batch is given up
         self.failing: str | None = None  # the last settle error, while batches fail
 
@@ -243,6 +245,9 @@ class LocalRunner:
         stop or when the patience is over."""
         if isinstance(exc, OutputsNotStored):
             return False
+        if is_damaged(exc):  # a damaged state database does not mend: stop, say so
+            self.fatal = exc
+            return True
         return self.stopping or (self.patience is not None and failing_for >= self.patience)
 
     def _abandon(self, batch: list[Waiting], exc: Exception) -> None:

@@ -40,6 +40,7 @@ from cirrostratus.engine.workflows import WorkflowRegistry
 from cirrostratus.intake import SqliteIntakeQueue
 from cirrostratus.payload import DEFAULT_THRESHOLD, to_transport_bytes
 from cirrostratus.project import Project, find_project
+from cirrostratus.sqlitedb import is_damaged
 from cirrostratus.state import SqliteStateStore
 from cirrostratus.storage import open_store
 from cirrostratus.storage.locations import Locations
@@ -288,7 +289,7 @@ class _Session:
                 try:
                     result = self._receive_and_process(min(room, RECEIVE_BATCH))
                 except Exception as exc:  # the intake or state database refused a write
-                    if until_idle and trouble.over(STATE_PATIENCE_S):
+                    if is_damaged(exc) or (until_idle and trouble.over(STATE_PATIENCE_S)):
                         raise
                     await _sleep_or_stop(trouble.failed(exc, "receiving payloads"), stop)
                     continue
@@ -298,6 +299,8 @@ class _Session:
                     self.tracker.processed(result, engine.store)
                     await asyncio.sleep(0)
                     continue
+            if runner.fatal is not None:
+                raise runner.fatal
             if runner.inflight:
                 await runner.wait_settled()
                 continue
@@ -330,6 +333,8 @@ class _Session:
             deliver(e.store, e.intake, e.notifier)
             return outbox_pending(e.store)
         except Exception as exc:
+            if is_damaged(exc):
+                raise
             logger.warning("the outbox waits: %s: %s", type(exc).__name__, exc)
             return True
 

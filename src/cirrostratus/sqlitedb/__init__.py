@@ -8,6 +8,7 @@ from cirrostratus.sqlitedb.connection import (
     BUSY_TIMEOUT_MS,
     connect,
     is_busy,
+    is_damaged,
     retry,
     write_transaction,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "DatabaseError",
     "connect",
     "is_busy",
+    "is_damaged",
     "migrate",
     "open_database",
     "retry",

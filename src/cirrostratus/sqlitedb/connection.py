@@ -42,6 +42,13 @@ def is_busy(exc: sqlite3.OperationalError) -> bool:
     return "locked" in text or "busy" in text
 
 
+def is_damaged(exc: BaseException) -> bool:
+    """SQLite's word that a file is not, or no longer, a usable database ("database disk image
+    is malformed", "file is not a database"): unlike a full disk or a lock, waiting cannot
+    mend it, so whoever meets it stops and says which file to move aside."""
+    return type(exc) is sqlite3.DatabaseError
+
+
 def retry(fn: Callable[[], T], *, retries: int = RETRIES) -> T:
     """Run `fn`, retrying with jittered backoff while SQLite reports the file busy."""
     delay = 0.001
