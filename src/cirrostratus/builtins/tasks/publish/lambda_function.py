@@ -17,8 +17,7 @@ import orjson
 
 from cirrostratus.payload import Payload, render_path, resolve
 from cirrostratus.payload.templates import is_url
-from cirrostratus.storage import open_store, read_url
-from cirrostratus.storage.store import StoreError
+from cirrostratus.storage import StoreError, open_store, read_url
 
 
 def _now() -> str:
