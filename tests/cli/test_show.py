@@ -153,3 +153,17 @@ def test_test_payload_is_a_workflow_file_only() -> None:
     assert show("tasks", "both", "test_payload").exit_code == 2
     assert show("workflows", "flow", "handler").exit_code == 2
     assert json.loads(show("workflows", "flow", "test_payload").output)["process"]
+
+
+def test_cloudformation_lists_cirrus_builtins_first_then_by_name() -> None:
+    """As `cirrus show cloudformation`: each section sorted built-ins first, then by name."""
+    result = show("cf", "-t", "resources")
+    assert result.exit_code == 0
+    lines = [line for line in result.output.splitlines() if "(" in line]
+    builtin = [line for line in lines if line.endswith("(built-in)")]
+    assert "LambdaAsBatchJob [AWS::Batch::JobDefinition] (built-in)" in builtin
+    assert "EC2SpotRole [AWS::IAM::Role] (built-in)" in builtin
+    assert lines[: len(builtin)] == builtin
+    assert builtin == sorted(builtin)
+    outputs = show("cf", "-t", "outputs").output
+    assert "CirrusProcessQueue (built-in)" in outputs.splitlines()

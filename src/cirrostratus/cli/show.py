@@ -214,7 +214,8 @@ def cloudformation(
         obj
         for section, bucket in sorted(project.cloudformation.items())
         if not wanted or section.lower() in wanted
-        for obj in bucket.values()
+        # as Cirrus lists them: built-ins first, then by name
+        for obj in sorted(bucket.values(), key=lambda o: (o.source != "built-in", o.logical_id))
     ]
     if name is not None:
         exact = [o for o in objects if o.logical_id.lower() == name.lower()]

@@ -1,0 +1,111 @@
+"""Cirrus 0.9's built-in Batch resources, locally: a workflow that runs a lambda's code as a
+Batch job (`#{LambdaAsBatchJob}` on `#{BasicOnDemandJobQueue}`) through pre- and post-batch."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import make_payload
+
+CIRRO = [sys.executable, "-m", "cirrostratus"]
+
+LAMBDA_AS_BATCH = """\
+name: enginetest-dev-{name}
+definition:
+  StartAt: pre-batch
+  States:
+    pre-batch:
+      Type: Task
+      Resource: !GetAtt pre-batch.Arn
+      Next: batch-job
+    batch-job:
+      Type: Task
+      Resource: arn:aws:states:::batch:submitJob.sync
+      Parameters:
+        JobName: marker
+        JobQueue: "#{{{queue}}}"
+        JobDefinition: "#{{{job}}}"
+        Parameters:
+          lambda_function: "#{{AWS::StackName}}-marker"
+          url.$: $.url
+      Next: post-batch
+{retry}      Catch:
+        - ErrorEquals: ["States.ALL"]
+          ResultPath: $.error
+          Next: post-batch
+    post-batch:
+      Type: Task
+      Resource: !GetAtt post-batch.Arn
+      Next: publish
+    publish:
+      Type: Task
+      Resource: !GetAtt publish.Arn
+      End: true
+"""
+
+MARKER_TASK = """\
+import os
+
+
+def lambda_handler(payload, context=None):
+    for item in payload["features"]:
+        item["properties"]["batch_pid"] = os.getpid()
+        item["properties"]["job_id"] = os.environ.get("AWS_BATCH_JOB_ID")
+    return payload
+"""
+
+MARKER_DEFINITION = """\
+description: stamps each item with the process and Batch job that ran it
+lambda:
+  handler: lambda_function.lambda_handler
+"""
+
+
+def add_workflow(project: Path, name: str, *, job: str, queue: str, retry: str = "") -> None:
+    task = project / "tasks" / "marker"
+    task.mkdir(parents=True, exist_ok=True)
+    (task / "definition.yml").write_text(MARKER_DEFINITION)
+    (task / "lambda_function.py").write_text(MARKER_TASK)
+    (task / "README.md").write_text("# marker\n")
+    folder = project / "workflows" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "definition.yml").write_text(
+        LAMBDA_AS_BATCH.format(name=name, job=job, queue=queue, retry=retry)
+    )
+    (folder / "README.md").write_text(f"# {name}\n")
+
+
+def cirro(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CIRRO, "--project", str(project), *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def run_json(project: Path, payload: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
+    path = tmp_path / "payload.json"
+    path.write_text(json.dumps(payload))
+    done = cirro(project, "run", "--json", str(path))
+    assert done.returncode in (0, 1), done.stderr
+    record: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])["payloads"][0]
+    return record
+
+
+@pytest.mark.parametrize("job", ["LambdaAsBatchJob", "GeoLambdaAsBatchJob"])
+def test_lambda_as_batch_job_runs_the_named_lambda(project: Path, tmp_path: Path, job: str) -> None:
+    add_workflow(project, "lambda-batch", job=job, queue="BasicOnDemandJobQueue")
+    check = cirro(project, "validate")
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "is not a CloudFormation resource" not in check.stdout + check.stderr
+
+    record = run_json(project, make_payload("lambda-batch", "lb1"), tmp_path)
+    assert record["state"] == "COMPLETED", record
+    item_path = project / ".cirro/data/test-collection/2024/7/lb1/lb1.json"
+    props = json.loads(item_path.read_text())["properties"]
+    # the handler ran as a Batch job: in another process, with the job's environment
+    assert isinstance(props["batch_pid"], int) and props["job_id"]
