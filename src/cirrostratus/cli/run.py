@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from cirrostratus.cli.errors import CliError
+from cirrostratus.cli.task_env import no_task_envs_option, prepare_or_fail
 
 
 def payload_paths(sources: tuple[str, ...]) -> list[str]:
@@ -277,6 +278,7 @@ def run_engine(
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every record.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@no_task_envs_option
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -285,6 +287,7 @@ def run(
     concurrency: int | None,
     as_json: bool,
     quiet: bool,
+    no_task_envs: bool,
 ) -> None:
     """Run PAYLOADS (files, globs, or - for stdin) through their workflows, here and now.
 
@@ -297,6 +300,7 @@ def run(
     source = PayloadSource(payloads)
     source.check()
     engine = open_engine(ctx, concurrency=concurrency)
+    prepare_or_fail(engine, no_task_envs)  # each task's own environment, built once
     with Progress(enabled=not quiet and not as_json) as progress:
         report = run_engine(engine, source, replace, progress)
     if as_json:

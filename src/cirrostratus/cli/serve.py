@@ -10,6 +10,7 @@ import click
 
 from cirrostratus.cli.errors import CliError
 from cirrostratus.cli.local import open_engine
+from cirrostratus.cli.task_env import no_task_envs_option, prepare_or_fail
 
 
 @click.command()
@@ -41,9 +42,15 @@ from cirrostratus.cli.local import open_engine
     hidden=True,
     help="Deprecated name of --concurrency.",
 )
+@no_task_envs_option
 @click.pass_context
 def serve(
-    ctx: click.Context, host: str, port: int, concurrency: int | None, workers: int | None
+    ctx: click.Context,
+    host: str,
+    port: int,
+    concurrency: int | None,
+    workers: int | None,
+    no_task_envs: bool,
 ) -> None:
     """Run payloads as they arrive (`cirro submit`, chains, reruns) until stopped.
 
@@ -57,6 +64,7 @@ def serve(
         click.echo("--workers is deprecated: use --concurrency (same meaning)", err=True)
         concurrency = concurrency or workers
     engine = open_engine(ctx, concurrency=concurrency)
+    prepare_or_fail(engine, no_task_envs)  # each task's own environment, built once
     stop = asyncio.Event()
     presses = 0
 

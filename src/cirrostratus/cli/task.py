@@ -19,6 +19,7 @@ import click
 import orjson
 
 from cirrostratus.cli.errors import CliError
+from cirrostratus.cli.task_env import TaskEnvError, no_task_envs_option, use_task_envs
 
 
 @click.group()
@@ -58,6 +59,7 @@ def task() -> None:
     default=True,
     help="For a stactask Task class (module:Class): upload assets or not.",
 )
+@no_task_envs_option
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -68,6 +70,7 @@ def run(
     workdir: str | None,
     env: tuple[str, ...],
     upload: bool,
+    no_task_envs: bool,
 ) -> None:
     """Run task NAME on PAYLOAD (a JSON file, or - for stdin).
 
@@ -87,6 +90,7 @@ def run(
         ctx.obj.get("project_dir") if ctx.obj else None, required=":" not in name
     )
     locations = Locations.for_project(project.root if project and project.root else None).ensure()
+    use_task_envs(no_task_envs)
     work = Path(workdir).absolute() if workdir else None
 
     if ":" in name and not name.startswith("arn:"):
@@ -115,7 +119,10 @@ def run(
                 f"no task, function or feeder named {name!r} in {project.root}; "
                 f"known: {', '.join(sorted(known)) or 'none'} (see `cirro show tasks`)"
             )
-        lspec = once.lambda_spec(project, resolved, locations, extra)
+        try:
+            lspec = once.lambda_spec(project, resolved, locations, extra)
+        except TaskEnvError as exc:
+            raise CliError(str(exc)) from None
         if batch or lspec is None:
             try:
                 result = asyncio.run(
@@ -186,3 +193,12 @@ def _load_project(explicit: str | None, *, required: bool) -> Any:
             raise CliError(str(exc)) from None
         return None
     return load_runnable_project(root)
+
+
+def _add_env_command() -> None:
+    from cirrostratus.cli.task_env import env_command
+
+    task.add_command(env_command)
+
+
+_add_env_command()

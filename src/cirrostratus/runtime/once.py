@@ -96,7 +96,9 @@ def lambda_spec(
     component = project.lambda_component(name)
     if component is None:
         return None
-    return spec_from_component(component, locations, stack_of(project), extra_env=extra_env)
+    return spec_from_component(
+        component, locations, stack_of(project), extra_env=extra_env, project=project
+    )
 
 
 def batch_job(

@@ -113,7 +113,7 @@ class _FunctionPool:
         try:
             await loop.subprocess_exec(
                 lambda: worker,
-                sys.executable,
+                self.spec.python or sys.executable,  # the task's own environment, if it has one
                 "-m",
                 "cirrostratus.runtime.worker",
                 env=env,
@@ -260,7 +260,12 @@ class LambdaPool:
             raise
 
     def _open(self, function_name: str) -> _FunctionPool:
-        spec = self._lookup(function_name)
+        from cirrostratus.runtime.taskenv import TaskEnvError
+
+        try:
+            spec = self._lookup(function_name)
+        except TaskEnvError as exc:  # its requirements cannot be installed: say which
+            raise TaskFailed("Runtime.TaskEnvError", str(exc)) from None
         if spec is None:
             raise TaskFailed(
                 "Lambda.ResourceNotFoundException",

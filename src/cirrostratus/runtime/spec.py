@@ -40,6 +40,8 @@ class LambdaSpec:
     task_kwargs: Mapping[str, Any] = field(default_factory=dict)
     workdir: Path | None = None
     """A fixed working directory (kept afterwards); None: a fresh temp dir per worker."""
+    python: str | None = None
+    """The interpreter of the task's own environment (see taskenv); None: the engine's."""
 
     @property
     def arn(self) -> str:
@@ -78,8 +80,15 @@ def spec_from_component(
     stack: StackContext | None = None,
     *,
     extra_env: Mapping[str, str] | None = None,
+    project: Any = None,
 ) -> LambdaSpec:
-    """A LambdaSpec from a project `Component` (task, function or feeder with a lambda)."""
+    """A LambdaSpec from a project `Component` (task, function or feeder with a lambda).
+
+    A component with requirements runs in its own environment, built here if it is not yet
+    (`taskenv`; off with `--no-task-envs` or the project's `custom.cirro.task_envs: false`).
+    """
+    from cirrostratus.runtime.taskenv import python_for
+
     stack = stack or StackContext()
     env = task_environment(
         getattr(component, "lambda_environment", None) or {},
@@ -96,6 +105,7 @@ def spec_from_component(
         memory_mb=int(component.memory_size or DEFAULT_MEMORY_MB),
         reserved_concurrency=component.reserved_concurrency,
         region=stack.region,
+        python=python_for(component, project),
     )
 
 
@@ -125,7 +135,11 @@ def project_specs(
             return cache[ref]
         name = component_name(ref, known, fill=stack.string)
         comp = project.lambda_component(name) if name else None
-        spec = spec_from_component(comp, locations, stack, extra_env=extra_env) if comp else None
+        spec = (
+            spec_from_component(comp, locations, stack, extra_env=extra_env, project=project)
+            if comp
+            else None
+        )
         cache[ref] = spec
         return spec
 
