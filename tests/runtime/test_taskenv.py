@@ -247,3 +247,24 @@ def test_no_task_envs_runs_in_the_current_interpreter(world: dict[str, Any]) -> 
     task = cirro(world, project, "task", "run", "pin-two", str(_payload(world, "d3")))
     assert task.returncode == 0, task.stderr
     assert json.loads(task.stdout)["seen"]["pin-two"]["pinme"] == "2.0"
+
+
+def test_batch_runs_the_lambda_code_in_the_same_environment(world: dict[str, Any]) -> None:
+    project = world["project"]
+    proc = cirro(world, project, "task", "run", "pin-one", str(_payload(world, "e1")), "--batch")
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads(proc.stdout)["seen"]["pin-one"]
+    assert seen["pinme"] == "1.0" and seen["prefix"] != sys.prefix
+
+
+def test_project_default_turns_them_off(world: dict[str, Any]) -> None:
+    project = _project(
+        world["base"] / "off",
+        ("pin-one", {"requirements": "pinme==1.0"}),
+        ("pin-two", {"include": "pinme==2.0"}),
+    )
+    cfg = project / "cirrus.yml"
+    cfg.write_text(cfg.read_text() + "custom:\n  cirro:\n    task_envs: false\n")
+    proc = cirro(world, project, "task", "run", "pin-one", str(_payload(world, "f1")))
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["seen"]["pin-one"]["prefix"] == sys.prefix

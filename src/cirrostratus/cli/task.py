@@ -128,7 +128,7 @@ def run(
                 result = asyncio.run(
                     once.run_batch(project, resolved, event, locations, extra_env=extra)
                 )
-            except LookupError as exc:
+            except (LookupError, TaskEnvError) as exc:
                 raise CliError(str(exc)) from None
         else:
             if work is not None:

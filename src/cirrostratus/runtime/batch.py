@@ -349,7 +349,7 @@ class BatchRunner:
                 )
             env.setdefault("LAMBDA_TASK_ROOT", str(spec.directory))
             argv = [
-                sys.executable,
+                spec.python or sys.executable,  # the lambda's own environment (taskenv)
                 "-m",
                 "cirrostratus.runtime.batch_lambda",
                 "--directory",
