@@ -268,3 +268,25 @@ def test_project_default_turns_them_off(world: dict[str, Any]) -> None:
     proc = cirro(world, project, "task", "run", "pin-one", str(_payload(world, "f1")))
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["seen"]["pin-one"]["prefix"] == sys.prefix
+
+
+def test_a_build_failure_on_first_use_fails_the_invocation_by_name() -> None:
+    """Used from Python without the CLI's build-before-run, the pool says what failed."""
+    import asyncio
+
+    from cirrostratus.runtime.errors import TaskFailed
+    from cirrostratus.runtime.pool import LambdaPool
+    from cirrostratus.runtime.taskenv import TaskEnvError
+
+    def lookup(name: str) -> Any:
+        raise TaskEnvError(f"task {name}: cannot install the requirements (pinme==9.9)")
+
+    async def go() -> TaskFailed:
+        async with LambdaPool(lookup) as pool:
+            with pytest.raises(TaskFailed) as caught:
+                await pool.invoke("pin-nine", {})
+            return caught.value
+
+    failed = asyncio.run(go())
+    assert failed.error == "Runtime.TaskEnvError"
+    assert "pin-nine" in str(failed.cause) and "pinme==9.9" in str(failed.cause)

@@ -42,6 +42,8 @@ PTH = "_cirrostratus_shim.pth"
 SWITCH = "CIRRO_TASK_ENVS"
 """`0` turns per-task environments off for this process and its children (`--no-task-envs`)."""
 _WORKER_PACKAGES = ("cirrostratus", "orjson")
+CREATE = "create the virtual environment"
+INSTALL = "install the requirements into"
 
 
 class TaskEnvError(Exception):
@@ -155,7 +157,6 @@ def ensure(env: TaskEnv, component: Any, *, rebuild: bool = False) -> TaskEnv:
         if not env.ready:
             if env.path.exists():  # an interrupted build
                 shutil.rmtree(env.path)
-            log.warning("building the environment of task %s (once): %s", env.task, env.path)
             print(
                 f"building the environment of task {env.task} (once): {env.path}",
                 file=sys.stderr,
@@ -185,7 +186,7 @@ def _run(env: TaskEnv, argv: list[str], what: str) -> None:
     if proc.returncode != 0:
         tail = "\n".join((proc.stderr or proc.stdout or "").strip().splitlines()[-8:])
         raise TaskEnvError(
-            f"task {env.task}: cannot {what} its environment "
+            f"task {env.task}: cannot {what} {env.path} "
             f"(requirements: {', '.join(env.requirements)}):\n{tail}"
         )
 
@@ -196,16 +197,16 @@ def _build(env: TaskEnv, component: Any) -> None:
     uv = shutil.which("uv")
     python = str(env.python)
     if uv:
-        _run(env, [uv, "venv", "--quiet", "--python", sys.executable, str(env.path)], "create")
-        _run(env, [uv, "pip", "install", "--quiet", "--python", python, *wanted], "install")
+        _run(env, [uv, "venv", "--quiet", "--python", sys.executable, str(env.path)], CREATE)
+        _run(env, [uv, "pip", "install", "--quiet", "--python", python, *wanted], INSTALL)
     elif importlib.util.find_spec("pip") is not None:
         # the engine's pip installs into a bare venv: no ensurepip round (seconds) per env
-        _run(env, [sys.executable, "-m", "venv", "--without-pip", str(env.path)], "create")
+        _run(env, [sys.executable, "-m", "venv", "--without-pip", str(env.path)], CREATE)
         pip = [sys.executable, "-m", "pip", "--python", python, "install"]
-        _run(env, [*pip, "--quiet", "--disable-pip-version-check", *wanted], "install")
+        _run(env, [*pip, "--quiet", "--disable-pip-version-check", *wanted], INSTALL)
     else:
-        _run(env, [sys.executable, "-m", "venv", str(env.path)], "create")
-        _run(env, [python, "-m", "pip", "install", "--quiet", *wanted], "install")
+        _run(env, [sys.executable, "-m", "venv", str(env.path)], CREATE)
+        _run(env, [python, "-m", "pip", "install", "--quiet", *wanted], INSTALL)
     record = {
         "task": env.task,
         "key": env.key,
