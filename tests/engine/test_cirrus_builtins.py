@@ -4,6 +4,7 @@ Batch job (`#{LambdaAsBatchJob}` on `#{BasicOnDemandJobQueue}`) through pre- and
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -109,3 +110,49 @@ def test_lambda_as_batch_job_runs_the_named_lambda(project: Path, tmp_path: Path
     props = json.loads(item_path.read_text())["properties"]
     # the handler ran as a Batch job: in another process, with the job's environment
     assert isinstance(props["batch_pid"], int) and props["job_id"]
+
+
+SPOT_SETTINGS = """
+custom:
+  cirro:
+    batch:
+      local:
+        spot_interruption_rate: 1.0
+        spot_interruption_limit: 1
+"""
+
+RETRY_ON_TASK_FAILED = """\
+      Retry:
+        - ErrorEquals: ["States.TaskFailed"]
+          IntervalSeconds: 1
+          MaxAttempts: 2
+"""
+
+
+def test_spot_interruption_is_caught_by_the_workflows_retry(project: Path, tmp_path: Path) -> None:
+    with (project / "cirrus.yml").open("a") as config:
+        config.write(SPOT_SETTINGS)
+    add_workflow(
+        project,
+        "spot-retry",
+        job="LambdaAsBatchJob",
+        queue="BasicSpotJobQueue",
+        retry=RETRY_ON_TASK_FAILED,
+    )
+    assert cirro(project, "validate").returncode == 0
+
+    record = run_json(project, make_payload("spot-retry", "s1"), tmp_path)
+    assert record["state"] == "COMPLETED", record
+    logs = [p.read_text() for p in (project / ".cirro/logs/batch").rglob("*") if p.is_file()]
+    interrupted = [text for text in logs if "terminated." in text]
+    assert len(interrupted) == 1  # the first job lost its host; the retried one ran
+    assert interrupted[0].splitlines()[-1].startswith("Host EC2 (instance i-")
+
+
+def test_spot_interruption_without_retry_fails_the_payload(project: Path, tmp_path: Path) -> None:
+    with (project / "cirrus.yml").open("a") as config:
+        config.write(SPOT_SETTINGS)
+    add_workflow(project, "spot-once", job="LambdaAsBatchJob", queue="BasicSpotJobQueue")
+    record = run_json(project, make_payload("spot-once", "s2"), tmp_path)
+    assert record["state"] == "FAILED"
+    assert re.search(r"Host EC2 \(instance i-[0-9a-f]{17}\) terminated\.", record["error"])

@@ -26,10 +26,13 @@ LAMBDA_MEMORY = (128, 10_240)
 def validate_project(project: Project) -> list[Problem]:
     """Every problem in the project, loading problems first, in a stable order."""
     from cirrostratus.project.jsonschemas import check
+    from cirrostratus.project.local_batch import spot_interruption
 
     problems = list(project.problems)
     if project.root is not None:
         for key, message in check(project.config, "cirrus.json"):
+            problems.append(Problem("error", CONFIG_NAME, key, message))
+        for key, message in spot_interruption(project.config)[1]:
             problems.append(Problem("error", CONFIG_NAME, key, message))
     components: list[Component] = [*project.functions.values(), *project.feeders.values()]
     for component in [*components, *project.tasks.values()]:

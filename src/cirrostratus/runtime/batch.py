@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import random
 import shutil
 import signal
 import sys
@@ -35,6 +36,7 @@ from typing import Any
 
 import orjson
 
+from cirrostratus.project.local_batch import SpotInterruption, spot_interruption
 from cirrostratus.runtime.children import PIDS_DIR, ChildRecords, die_with_parent, reap
 from cirrostratus.runtime.containers import EngineProbe, container_command, probe_engine
 from cirrostratus.runtime.env import LOCAL_ACCOUNT, StackContext, process_environment
@@ -81,6 +83,7 @@ class BatchRunner:
         memory_mb: float | None = None,
         gpus: int | None = None,
         engine_probe: EngineProbe = probe_engine,
+        spot: SpotInterruption | None = None,
     ) -> None:
         """`BatchRunner(project, locations)` runs a project's jobs; tests and tools may pass
         `jobs=` (and `queues=`, `lambdas=`, `logs_dir=`) directly instead."""
@@ -91,6 +94,8 @@ class BatchRunner:
             queues = {**project_queues(project, stack), **(queues or {})}
             lambdas = lambdas or project_specs(project, locations)
             mounts = mounts or (locations.root,)
+            if spot is None:
+                spot = spot_interruption(getattr(project, "config", {}) or {})[0]
         if logs_dir is None:
             if locations is None:
                 raise ValueError("BatchRunner needs a project and locations, or logs_dir")
@@ -108,6 +113,10 @@ class BatchRunner:
         )
         self._queue_slots: dict[str, Slots] = {}
         self._engine_probe = engine_probe
+        self.spot = spot or SpotInterruption()
+        self._spot_draws = random.Random(self.spot.seed)
+        self.spot_interruptions = 0
+        """How many attempts this runner has interrupted (for `spot_interruption_limit`)."""
         self._engine: str | None = None
         self._probed = False
         self._running: set[asyncio.subprocess.Process] = set()
@@ -238,6 +247,9 @@ class BatchRunner:
         queue_slots = self._queue_slots_for(queue)
         for attempt in range(job.attempts):
             env["AWS_BATCH_JOB_ATTEMPT"] = str(attempt + 1)
+            if queue.spot and self._interrupt():
+                description["Attempts"].append(self._interrupted(job))
+                continue
             qtaken = await queue_slots.acquire(vcpus) if queue_slots else None
             taken = await self.slots.acquire(vcpus, memory, gpus)
             try:
@@ -288,6 +300,34 @@ class BatchRunner:
         )
         description["Container"].update(ExitCode=None, LogStreamName=stream, Reason=message)
         raise TaskFailed(BATCH_FAILED, orjson.dumps(description).decode())
+
+    def _interrupt(self) -> bool:
+        """Whether this attempt on a SPOT queue loses its host (see SpotInterruption)."""
+        spot = self.spot
+        if not spot.enabled or (spot.limit is not None and self.spot_interruptions >= spot.limit):
+            return False
+        if self._spot_draws.random() >= spot.rate:
+            return False
+        self.spot_interruptions += 1
+        return True
+
+    def _interrupted(self, job: JobSpec) -> dict[str, Any]:
+        """An attempt whose spot instance was reclaimed as it started, as AWS reports it: no
+        exit code, StatusReason `Host EC2 (instance i-…) terminated.` (also its log's last line)."""
+        instance = "i-" + uuid.uuid4().hex[:17]
+        reason = f"Host EC2 (instance {instance}) terminated."
+        stream = self._stream(job)
+        path = batch_log_path(self.logs_dir, stream)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"cirro: spot interruption (custom.cirro.batch.local)\n{reason}\n")
+        log.info("job %s: spot interruption, %s", job.logical_id, reason)
+        now = _ms()
+        return {
+            "Container": {"LogStreamName": stream},
+            "StartedAt": now,
+            "StoppedAt": now,
+            "StatusReason": reason,
+        }
 
     def _stream(self, job: JobSpec) -> str:
         return f"{job.name}/default/{uuid.uuid4().hex}"

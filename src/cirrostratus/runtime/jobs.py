@@ -19,6 +19,7 @@ from cirrostratus.runtime.env import StackContext, Unresolvable, task_environmen
 from cirrostratus.storage.locations import Locations
 
 LAMBDA_RUNNER_IMAGES = ("cirrusgeo/run-lambda", "cirrusgeo/run-geolambda")
+SPOT_TYPES = ("SPOT", "FARGATE_SPOT")
 _REF = re.compile(r"Ref::([A-Za-z0-9_\-]+)")
 _JOBDEF_ARN = re.compile(r"^arn:[^:]+:batch:[^:]*:[^:]*:job-definition/([^:]+)(?::\d+)?$")
 _QUEUE_ARN = re.compile(r"^arn:[^:]+:batch:[^:]*:[^:]*:job-queue/(.+)$")
@@ -56,6 +57,8 @@ class QueueSpec:
     logical_id: str
     name: str
     max_vcpus: float | None = None
+    spot: bool = False
+    """Its first compute environment is SPOT (or FARGATE_SPOT): jobs may be interrupted."""
 
 
 def fill_refs(command: Sequence[str], parameters: Mapping[str, str]) -> list[str]:
@@ -131,14 +134,19 @@ def project_jobs(project: Any, locations: Locations, stack: StackContext) -> dic
 def project_queues(project: Any, stack: StackContext) -> dict[str, QueueSpec]:
     """Every job queue of a project by logical id, with its vCPU cap."""
     resources = getattr(project, "resources", {}) or {}
+    environments = getattr(project, "compute_environments", {}) or {}
     out: dict[str, QueueSpec] = {}
     for logical_id, queue in (getattr(project, "job_queues", {}) or {}).items():
         res = resources.get(logical_id)
         props = getattr(res, "properties", {}) if res is not None else {}
+        first = (
+            environments.get(queue.compute_environments[0]) if queue.compute_environments else None
+        )
         out[logical_id] = QueueSpec(
             logical_id=logical_id,
             name=_name(props.get("JobQueueName"), stack, logical_id),
             max_vcpus=queue.max_vcpus,
+            spot=first is not None and str(first.resource_type).upper() in SPOT_TYPES,
         )
     return out
 
