@@ -290,3 +290,28 @@ def test_a_build_failure_on_first_use_fails_the_invocation_by_name() -> None:
     failed = asyncio.run(go())
     assert failed.error == "Runtime.TaskEnvError"
     assert "pin-nine" in str(failed.cause) and "pinme==9.9" in str(failed.cause)
+
+
+def test_two_engines_building_the_same_environment_build_it_once(world: dict[str, Any]) -> None:
+    project = _project(
+        world["base"] / "race",
+        ("pin-race", {"requirements": "pinme==1.0\npinme>=0.5"}),
+        ("pin-two", {"include": "pinme==2.0"}),
+    )
+    argv = [*CIRRO, "--project", str(project), "task", "env", "pin-race"]
+    procs = [
+        subprocess.Popen(
+            argv,
+            env=world["env"],
+            cwd=world["base"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    results = [p.communicate(timeout=240) for p in procs]
+    assert all(p.returncode == 0 for p in procs), results
+    builds = sum(err.count("building the environment of task pin-race") for _, err in results)
+    assert builds == 1
+    assert results[0][0] == results[1][0]  # both show the same environment

@@ -111,8 +111,10 @@ def task_env(component: Any) -> TaskEnv | None:
     lines = [*_lines(file), *include]
     if not lines:
         return None
+    # the version, and the installation the venv links to (another 3.11 is another env)
     python = f"{sys.implementation.name}-{sys.version_info[0]}.{sys.version_info[1]}"
-    digest = hashlib.sha256("\n".join([python, *lines]).encode()).hexdigest()[:16]
+    key = "\n".join([python, sys.base_prefix, *lines])
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     return TaskEnv(component.name, cache_root() / digest, digest, tuple(lines))
 
 
