@@ -3,6 +3,7 @@ Batch job (`#{LambdaAsBatchJob}` on `#{BasicOnDemandJobQueue}`) through pre- and
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import subprocess
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from cirrostratus.engine.local import LocalEngine
 
 from .conftest import make_payload
 
@@ -156,3 +159,42 @@ def test_spot_interruption_without_retry_fails_the_payload(project: Path, tmp_pa
     record = run_json(project, make_payload("spot-once", "s2"), tmp_path)
     assert record["state"] == "FAILED"
     assert re.search(r"Host EC2 \(instance i-[0-9a-f]{17}\) terminated\.", record["error"])
+
+
+def test_process_function_queues_the_event_for_the_engine(project: Path, tmp_path: Path) -> None:
+    """Cirrus's process lambda takes SQS/SNS envelopes; locally it hands them to the intake."""
+    payload = make_payload("mirror", "via-process")
+    message = json.dumps({"Type": "Notification", "Message": json.dumps(payload)})
+    event = {"Records": [{"eventSource": "aws:sqs", "body": message}]}
+    (tmp_path / "event.json").write_text(json.dumps(event))
+    done = cirro(project, "task", "run", "process", str(tmp_path / "event.json"))
+    assert done.returncode == 0, done.stderr
+    pid = "test-collection/workflow-mirror/via-process"
+    assert json.loads(done.stdout) == {"queued": 1, "payload_ids": [pid]}
+
+    engine = LocalEngine.open(project)
+    try:
+        report = asyncio.run(engine.drain_queued())
+    finally:
+        engine.close()
+    assert [r.state for r in report.records.values()] == ["COMPLETED"]
+    assert (project / ".cirro/data/test-collection/2024/7/via-process/via-process.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("update-state", "the engine records each execution's outcome"),
+        ("api", "cirro query"),
+        ("feed-rerun", "cirro rerun --collections c1 --workflow w1 --state failed --since 2d"),
+    ],
+)
+def test_engine_parts_say_what_does_their_work(
+    project: Path, tmp_path: Path, name: str, says: str
+) -> None:
+    event = {"collections": "c1", "workflow": "w1", "state": "FAILED", "since": "2d"}
+    (tmp_path / "event.json").write_text(json.dumps(event))
+    done = cirro(project, "task", "run", name, str(tmp_path / "event.json"))
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: NotImplementedError: ") and says in last
