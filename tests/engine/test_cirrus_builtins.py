@@ -181,19 +181,42 @@ def test_process_function_queues_the_event_for_the_engine(project: Path, tmp_pat
     assert (project / ".cirro/data/test-collection/2024/7/via-process/via-process.json").is_file()
 
 
+def test_feed_rerun_queues_failed_payloads_from_cirrus_event(project: Path, tmp_path: Path) -> None:
+    engine = LocalEngine.open(project)
+    try:
+        report = asyncio.run(
+            engine.run([make_payload("crash", "c1"), make_payload("mirror", "m1")])
+        )
+    finally:
+        engine.close()
+    assert sorted(r.state for r in report.records.values()) == ["COMPLETED", "FAILED"]
+    event = {"collections": "test-collection", "workflow": "crash", "state": "FAILED", "limit": 10}
+    (tmp_path / "event.json").write_text(json.dumps(event))
+    done = cirro(project, "task", "run", "feed-rerun", str(tmp_path / "event.json"))
+    assert done.returncode == 0, done.stderr
+    pid = "test-collection/workflow-crash/c1"
+    assert json.loads(done.stdout) == {"queued": 1, "payload_ids": [pid], "skipped": []}
+
+    engine = LocalEngine.open(project)
+    try:
+        asyncio.run(engine.drain_queued())
+        record = engine.store.get(pid)
+    finally:
+        engine.close()
+    assert record is not None and len(record.executions) == 2  # it ran again
+
+
 @pytest.mark.parametrize(
     ("name", "says"),
     [
         ("update-state", "the engine records each execution's outcome"),
         ("api", "cirro query"),
-        ("feed-rerun", "cirro rerun --collections c1 --workflow w1 --state failed --since 2d"),
     ],
 )
 def test_engine_parts_say_what_does_their_work(
     project: Path, tmp_path: Path, name: str, says: str
 ) -> None:
-    event = {"collections": "c1", "workflow": "w1", "state": "FAILED", "since": "2d"}
-    (tmp_path / "event.json").write_text(json.dumps(event))
+    (tmp_path / "event.json").write_text(json.dumps({"path": "/stats"}))
     done = cirro(project, "task", "run", name, str(tmp_path / "event.json"))
     assert done.returncode == 1
     last = done.stderr.strip().splitlines()[-1]

@@ -1,28 +1,61 @@
-"""The builtin feed-rerun feeder: locally `cirro rerun` does its work; say which command."""
+"""The builtin feed-rerun feeder, locally: Cirrus's event, answered from the local state store.
+
+Cirrus's feeder finds the payloads of `collections` + `workflow` (optionally in `state`,
+updated within `since`, with an error starting `error_begins_with`, at most `limit`) and sends
+each one's stored input to the process queue again. Here the state store is `CIRRUS_STATE_DB`
+and the queue the project's intake, so `cirro serve` (or the next `cirro run`) runs them.
+Like Cirrus's, it does not set `replace`: FAILED and ABORTED payloads run again, COMPLETED
+and INVALID ones are skipped by process (`cirro rerun` replaces them).
+"""
 
 from __future__ import annotations
 
-import shlex
+import os
 from typing import Any
 
-OPTIONS = {
-    "collections": "--collections",
-    "workflow": "--workflow",
-    "state": "--state",
-    "since": "--since",
-    "limit": "--limit",
-    "error_begins_with": "--error",
-}
+from cirrostratus.builtins.local_intake import send
+
+PAGE = 500
 
 
-def lambda_handler(event: Any, context: Any = None) -> Any:
-    words = ["cirro", "rerun"]
-    if isinstance(event, dict):
-        for key, option in OPTIONS.items():
-            value = event.get(key)
-            if value not in (None, ""):
-                words += [option, str(value).lower() if key == "state" else str(value)]
-    raise NotImplementedError(
-        "feed-rerun: locally run the payloads again with `cirro rerun` and the same filters: "
-        + shlex.join(words)
-    )
+def lambda_handler(event: Any, context: Any = None) -> dict[str, Any]:
+    from cirrostratus.engine.process import input_key
+    from cirrostratus.payload import decode
+    from cirrostratus.state import SqliteStateStore
+    from cirrostratus.storage import StoreError, open_store
+
+    if not isinstance(event, dict) or not event.get("collections") or not event.get("workflow"):
+        raise ValueError(
+            'feed-rerun needs {"collections": ..., "workflow": ...} '
+            "(and optionally state, since, limit, error_begins_with)"
+        )
+    limit = event.get("limit")
+    wanted = int(limit) if limit else None
+    state = event.get("state")
+    with SqliteStateStore(os.environ["CIRRUS_STATE_DB"]) as states:
+        found: list[Any] = []
+        nextkey = None
+        while wanted is None or len(found) < wanted:
+            page = states.query(
+                collections=str(event["collections"]),
+                workflow=str(event["workflow"]),
+                state=str(state).upper() if state else None,
+                since=event.get("since") or None,
+                error_prefix=event.get("error_begins_with") or None,
+                limit=PAGE if wanted is None else min(PAGE, wanted - len(found)),
+                nextkey=nextkey,
+            )
+            found += page.items
+            nextkey = page.nextkey
+            if not nextkey or not page.items:
+                break
+    store = open_store(os.environ["CIRRUS_PAYLOAD_BUCKET"])
+    payloads: list[dict[str, Any]] = []
+    skipped: list[str] = []
+    for record in found:
+        try:
+            payloads.append(decode(store.get_bytes(input_key(record.payload_id))))
+        except (StoreError, OSError, ValueError):
+            skipped.append(record.payload_id)
+    labels = send("feed-rerun", payloads)
+    return {"queued": len(labels), "payload_ids": labels, "skipped": skipped}
