@@ -192,7 +192,7 @@ def test_feed_rerun_queues_failed_payloads_from_cirrus_event(project: Path, tmp_
     assert sorted(r.state for r in report.records.values()) == ["COMPLETED", "FAILED"]
     event = {"collections": "test-collection", "workflow": "crash", "state": "FAILED", "limit": 10}
     (tmp_path / "event.json").write_text(json.dumps(event))
-    done = cirro(project, "task", "run", "feed-rerun", str(tmp_path / "event.json"))
+    done = cirro(project, "feed", "feed-rerun", str(tmp_path / "event.json"))
     assert done.returncode == 0, done.stderr
     pid = "test-collection/workflow-crash/c1"
     assert json.loads(done.stdout) == {"queued": 1, "payload_ids": [pid], "skipped": []}
@@ -221,3 +221,10 @@ def test_engine_parts_say_what_does_their_work(
     assert done.returncode == 1
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("Error: NotImplementedError: ") and says in last
+
+
+def test_feed_names_only_feeders(project: Path, tmp_path: Path) -> None:
+    (tmp_path / "event.json").write_text("{}")
+    done = cirro(project, "feed", "process", str(tmp_path / "event.json"))
+    assert done.returncode == 2
+    assert "no feeder named 'process'; known: feed-rerun" in done.stderr

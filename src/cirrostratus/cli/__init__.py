@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "query": "query:query",
     "rerun": "rerun:rerun",
     "deadletters": "deadletters:deadletters",
+    "feed": "feed:feed",
 }
 
 
