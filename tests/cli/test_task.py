@@ -104,3 +104,37 @@ def test_bad_input_is_a_clear_error(tmp_path: Path, args: list[str], words: byte
     proc = cirro(tmp_path, *args)
     assert proc.returncode in (1, 2)
     assert words in proc.stderr and b"Traceback" not in proc.stderr
+
+
+def test_a_payload_without_an_id_gets_cirrus_id_before_the_task_runs(tmp_path: Path) -> None:
+    """Cirrus's process lambda assigns the id first; lib2 tasks read event["id"] (KeyError)."""
+    handler = tmp_path / "needs_id.py"
+    handler.write_text(
+        "def handler(event, context=None):\n"
+        "    return {'seen_id': event['id'], 'features': event['features']}\n"
+    )
+    payload = orjson.loads(PAYLOAD.read_bytes())
+    del payload["id"]
+    path = tmp_path / "no-id.json"
+    path.write_bytes(orjson.dumps(payload))
+    proc = cirro(tmp_path, f"{handler}:handler", str(path))
+    assert proc.returncode == 0, proc.stderr
+    assert orjson.loads(proc.stdout)["seen_id"] == "test-collection/workflow-batchy/item-1"
+    assert b"assigned test-collection/workflow-batchy/item-1" in proc.stderr
+
+
+def test_batch_run_of_a_payload_without_an_id_sees_the_id(tmp_path: Path) -> None:
+    payload = orjson.loads(PAYLOAD.read_bytes())
+    del payload["id"]
+    proc = cirro(tmp_path, "envdump", "-", "--batch", stdin=orjson.dumps(payload))
+    assert proc.returncode == 0, proc.stderr
+    assert orjson.loads(proc.stdout)["id"] == "test-collection/workflow-batchy/item-1"
+
+
+def test_an_event_that_is_not_a_payload_is_passed_on_untouched(tmp_path: Path) -> None:
+    handler = tmp_path / "echo.py"
+    handler.write_text("def handler(event, context=None):\n    return event\n")
+    event = {"collections": ["c"], "process": {"workflow": "w"}}  # a feeder's event, say
+    proc = cirro(tmp_path, f"{handler}:handler", "-", stdin=orjson.dumps(event))
+    assert proc.returncode == 0, proc.stderr
+    assert orjson.loads(proc.stdout) == event

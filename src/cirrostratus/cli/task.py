@@ -84,6 +84,11 @@ def run(
 
     extra = _parse_env(env)
     event = _read_payload(payload)
+    assigned = once.assign_payload_id(event)
+    if assigned is not None:
+        click.echo(
+            f"the payload has no id: assigned {assigned} (as Cirrus's process does)", err=True
+        )
     if output:
         writable(output)  # before the task runs, not after
     project = _load_project(

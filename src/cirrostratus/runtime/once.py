@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from cirrostratus.payload import Payload, PayloadError
 from cirrostratus.runtime.batch import BatchRunner
 from cirrostratus.runtime.containers import EngineProbe, probe_engine
 from cirrostratus.runtime.env import task_environment
@@ -42,6 +43,24 @@ class TaskRun:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+def assign_payload_id(event: Any) -> str | None:
+    """Give a process payload without an `id` the id Cirrus's process lambda would, in place.
+
+    Cirrus assigns the id before any task runs, and tasks (cirrus-lib's `ProcessPayload`,
+    stactask) read `event["id"]`; a task run straight from a file must see the same.
+    Returns the id assigned, or None when the event has an id already or is not a valid
+    process payload (a feeder's event, say), which is then passed on untouched.
+    """
+    if not isinstance(event, dict) or "id" in event:
+        return None
+    try:
+        pid = Payload.from_dict(event).id
+    except PayloadError:
+        return None
+    event["id"] = pid
+    return pid
 
 
 def class_spec(
