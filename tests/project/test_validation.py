@@ -138,3 +138,36 @@ def test_lambda_name_shared_by_two_groups_warns(tmp_path: Path) -> None:
     problems = Project.load(str(tmp_path), builtins_root=tmp_path / "none").validate()
     [problem] = [p for p in problems if p.key == "lambda"]
     assert problem.file == "tasks/same/definition.yml" and "function" in problem.message
+
+
+def test_tasks_that_call_aws_themselves_are_named_with_file_and_line(tmp_path: Path) -> None:
+    from cirrostratus.project import create_component, init_project
+
+    init_project(tmp_path)
+    for name in ("plain", "boto", "lib2"):
+        create_component(tmp_path, "task", name, "A task", ["lambda"])
+    boto = tmp_path / "tasks" / "boto"
+    (boto / "lambda_function.py").write_text(
+        '"""import boto3 in a docstring is not an import."""\nimport os\nimport boto3.session\n'
+    )
+    (boto / "helpers").mkdir()
+    (boto / "helpers" / "sns.py").write_text("def f():\n    from cirrus.lib.utils import x\n")
+    (boto / "broken.py").write_text("def (:\n")  # not Python: skipped, not a crash
+    lib2 = tmp_path / "tasks" / "lib2"
+    (lib2 / "lambda_function.py").write_text("from cirrus import lib2\n")
+    vendored = lib2 / "cirrus" / "lib2"  # as Cirrus's build vendors it: not the task's own code
+    vendored.mkdir(parents=True)
+    (vendored / "utils.py").write_text("import boto3\n")
+
+    problems = Project.load(str(tmp_path), builtins_root=tmp_path / "none").validate()
+    aws = {p.file: p for p in problems if "calls AWS itself" in p.message}
+    assert set(aws) == {"tasks/boto/definition.yml", "tasks/lib2/definition.yml"}
+    assert aws["tasks/boto/definition.yml"].severity == "warning"
+    assert aws["tasks/boto/definition.yml"].message == (
+        "this task calls AWS itself (imports boto3 in tasks/boto/lambda_function.py:3, "
+        "cirrus.lib in tasks/boto/helpers/sns.py:2); it runs here only if its AWS calls "
+        "reach a real or emulated AWS"
+    )
+    assert "imports cirrus.lib2 in tasks/lib2/lambda_function.py:1)" in (
+        aws["tasks/lib2/definition.yml"].message
+    )

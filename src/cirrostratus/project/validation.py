@@ -85,6 +85,8 @@ def _component_problems(project: Project, component: Component) -> list[Problem]
         )
     if component.lambda_enabled:
         out += _lambda_problems(component, file)
+    if component.source == "project":
+        out += _aws_problems(project, component, file)
     if isinstance(component, Task):
         if component.readme is None:
             out.append(
@@ -124,6 +126,25 @@ def _component_problems(project: Project, component: Component) -> list[Problem]
                         )
                     )
     return out
+
+
+def _aws_problems(project: Project, component: Component, file: str) -> list[Problem]:
+    """A component whose code imports boto3 or cirrus-lib calls AWS on its own (see aws_imports)."""
+    from cirrostratus.project.aws_imports import aws_imports
+
+    found = aws_imports(component.directory)
+    if not found:
+        return []
+    where = ", ".join(f"{i.module} in {project.display(i.file)}:{i.line}" for i in found)
+    return [
+        Problem(
+            "warning",
+            file,
+            "",
+            f"this {component.kind} calls AWS itself (imports {where}); it runs here only if "
+            "its AWS calls reach a real or emulated AWS",
+        )
+    ]
 
 
 def _lambda_name_clashes(project: Project) -> list[Problem]:
