@@ -167,3 +167,45 @@ def test_cloudformation_lists_cirrus_builtins_first_then_by_name() -> None:
     assert builtin == sorted(builtin)
     outputs = show("cf", "-t", "outputs").output
     assert "CirrusProcessQueue (built-in)" in outputs.splitlines()
+
+
+def _fake_dist(site: Path, name: str, summary: str | None, entry_points: str) -> None:
+    info = site / f"{name.replace('-', '_')}-1.0.dist-info"
+    info.mkdir(parents=True)
+    meta = f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n"
+    (info / "METADATA").write_text(meta + (f"Summary: {summary}\n" if summary else ""))
+    (info / "entry_points.txt").write_text(entry_points)
+
+
+def test_show_plugins_lists_installed_cirrus_plugins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fake_dist(
+        tmp_path,
+        "cirrus-acme",
+        "Acme tasks for Cirrus",
+        "[cirrus.plugins]\ncirrus-acme = cirrus_acme\n\n[cirrus.commands]\nacme = cirrus_acme.cli:acme\n",
+    )
+    _fake_dist(tmp_path, "unrelated", "Not a plugin", "[console_scripts]\nx = y:z\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    result = CliRunner().invoke(cli, ["show", "plugins"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines == [
+        "cirrus-acme: Acme tasks for Cirrus",
+        "acme (cirrus command): Acme tasks for Cirrus",
+    ]
+    assert "cirro does not load plugins yet" in result.stderr
+    as_json = json.loads(CliRunner().invoke(cli, ["show", "plugins", "--json"]).stdout)
+    assert [(p["name"], p["group"], p["package"]) for p in as_json] == [
+        ("cirrus-acme", "cirrus.plugins", "cirrus-acme"),
+        ("acme", "cirrus.commands", "cirrus-acme"),
+    ]
+
+
+def test_show_plugins_without_any(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cirrostratus.cli import plugins
+
+    monkeypatch.setattr(plugins, "_entry_points", lambda group: [])
+    result = CliRunner().invoke(cli, ["show", "plugins"])
+    assert result.exit_code == 0 and result.output == "no plugins installed\n"

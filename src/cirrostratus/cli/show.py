@@ -75,6 +75,7 @@ def show() -> None:
     cirro show task copy-assets readme    one of its files (definition, readme, handler)
     cirro show workflow mirror test_payload   a workflow's test-payload.json
     cirro show cf BasicSpotJobQueue       one CloudFormation resource
+    cirro show plugins                    installed Cirrus plugins
     """
 
 
@@ -262,3 +263,12 @@ def _show_resource(project: Project, obj: Resource, as_json: bool) -> None:
 for _group in ("tasks", "workflows", "feeders", "functions"):
     show.add_command(_component_command(_group))
 show.add_command(cloudformation)
+
+
+def _add_plugins_command() -> None:
+    from cirrostratus.cli.plugins import plugins
+
+    show.add_command(plugins)
+
+
+_add_plugins_command()
