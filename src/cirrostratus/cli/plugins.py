@@ -53,7 +53,7 @@ def _package(ep: metadata.EntryPoint) -> tuple[str | None, str | None]:
         meta = dist.metadata if dist is not None else metadata.metadata(ep.name)
     except metadata.PackageNotFoundError:
         return None, None
-    return meta.get("Name"), meta.get("Summary")
+    return meta["Name"], meta["Summary"]  # a missing field reads as None
 
 
 @click.command("plugins")
