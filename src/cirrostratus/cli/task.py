@@ -84,11 +84,6 @@ def run(
 
     extra = _parse_env(env)
     event = _read_payload(payload)
-    assigned = once.assign_payload_id(event)
-    if assigned is not None:
-        click.echo(
-            f"the payload has no id: assigned {assigned} (as Cirrus's process does)", err=True
-        )
     if output:
         writable(output)  # before the task runs, not after
     project = _load_project(
@@ -97,6 +92,12 @@ def run(
     locations = Locations.for_project(project.root if project and project.root else None).ensure()
     use_task_envs(no_task_envs)
     work = Path(workdir).absolute() if workdir else None
+    # after every usage check, so a refused run prints one line
+    assigned = once.assign_payload_id(event)
+    if assigned is not None:
+        click.echo(
+            f"the payload has no id: assigned {assigned} (as Cirrus's process does)", err=True
+        )
 
     if ":" in name and not name.startswith("arn:"):
         kwargs: dict[str, Any] = {"upload": upload}
