@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "rerun": "rerun:rerun",
     "deadletters": "deadletters:deadletters",
     "feed": "feed:feed",
+    "clean": "clean:clean",
 }
 
 
