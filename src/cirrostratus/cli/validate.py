@@ -18,7 +18,8 @@ def validate(ctx: click.Context, as_json: bool, strict: bool) -> None:
 
     Checks definitions against their JSON Schemas; that each workflow's Fn::GetAtt names a
     lambda and each "#{LogicalId}" a CloudFormation resource; Lambda limits (900 s,
-    128-10240 MB); task READMEs; and runs the ASL static checks. Exit 0 when there are no
+    128-10240 MB); task READMEs; which components import boto3 or cirrus-lib (they call AWS
+    themselves); and runs the ASL static checks. Exit 0 when there are no
     errors (warnings allowed unless --strict), 1 otherwise.
     """
     project = load_project(ctx, required=True)
