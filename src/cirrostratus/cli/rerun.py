@@ -18,31 +18,6 @@ from cirrostratus.cli.local import (
 from cirrostratus.cli.query import fetch, filters, query_args
 
 
-def read_inputs(store: Any, found: list[Any]) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
-    """The stored input payload of each record, and (payload id, why) for those that cannot
-    run again. The dry run and the real rerun both call this, so they never disagree."""
-    from cirrostratus.engine.process import input_key
-    from cirrostratus.payload import decode
-    from cirrostratus.storage import StoreError
-
-    payloads: list[dict[str, Any]] = []
-    skipped: list[tuple[str, str]] = []
-    for r in found:
-        try:
-            data = store.get_bytes(input_key(r.payload_id))
-        except StoreError:
-            skipped.append((r.payload_id, "its stored input is missing"))
-            continue
-        except OSError as exc:
-            skipped.append((r.payload_id, f"its stored input cannot be read ({exc})"))
-            continue
-        try:
-            payloads.append(decode(data))
-        except Exception as exc:  # any decoding failure: name it, skip this one
-            skipped.append((r.payload_id, f"its stored input is not a payload ({exc})"))
-    return payloads, skipped
-
-
 @click.command()
 @filters
 @click.option(
@@ -91,7 +66,10 @@ def rerun(
     project = None if dry_run else load_runnable_project(project_root(ctx))
     store = open_state(ctx)
     found, _ = fetch(store, limit, **args)
-    payloads, skipped = read_inputs(open_store(locations(ctx).payload_url), found)
+    from cirrostratus.engine.process import read_inputs
+
+    store = open_store(locations(ctx).payload_url)
+    payloads, skipped = read_inputs(store, [r.payload_id for r in found])
     unreadable = [{"payload_id": pid, "reason": why} for pid, why in skipped]
     if dry_run or not found:
         ready = [r for r in found if r.payload_id not in {pid for pid, _ in skipped}]

@@ -40,12 +40,14 @@ from cirrostratus.payload import (
     Payload,
     PayloadError,
     collections_part,
+    decode,
     payload_id,
     split_payload_id,
     unwrap,
 )
 from cirrostratus.state import Outcome, StateStore, Transition
-from cirrostratus.storage import read_url
+from cirrostratus.storage import ObjectStore, StoreError, read_url
+from cirrostratus.storage.keys import payload_key
 
 Incoming = Message | Mapping[str, Any] | bytes | str
 Apply = Callable[[Sequence[Transition]], list[Outcome]]
@@ -86,9 +88,32 @@ def new_execution_id() -> str:
 
 
 def input_key(pid: str) -> str:
-    from cirrostratus.storage.keys import payload_key  # fits any id (storage/keys.py)
-
+    """Where a payload's input is stored: a key that fits any id (storage/keys.py)."""
     return payload_key(pid, "input.json")
+
+
+def read_inputs(
+    payload_store: ObjectStore, payload_ids: Iterable[str]
+) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+    """The stored input payload of each id, and (payload id, why) for those that cannot run
+    again. `cirro rerun` (its dry run too) and the feed-rerun builtin all read through this,
+    so they never disagree about what can run."""
+    payloads: list[dict[str, Any]] = []
+    skipped: list[tuple[str, str]] = []
+    for pid in payload_ids:
+        try:
+            data = payload_store.get_bytes(input_key(pid))
+        except StoreError:
+            skipped.append((pid, "its stored input is missing"))
+            continue
+        except OSError as exc:
+            skipped.append((pid, f"its stored input cannot be read ({exc})"))
+            continue
+        try:
+            payloads.append(decode(data))
+        except Exception as exc:  # any decoding failure: name it, skip this one
+            skipped.append((pid, f"its stored input is not a payload ({exc})"))
+    return payloads, skipped
 
 
 @dataclass(slots=True)

@@ -55,6 +55,7 @@ from cirrostratus.state import (
     StateStore,
     Transition,
 )
+from cirrostratus.storage.keys import ORDINARY_ID_BYTES, payload_dir, payload_key
 
 logger = logging.getLogger(__name__)
 STATUSES = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
@@ -188,14 +189,11 @@ def finished_from_event(event: Mapping[str, Any], reader: Reader = read_url) -> 
 
 
 def output_key(pid: str) -> str:
-    from cirrostratus.storage.keys import payload_key  # fits any id (storage/keys.py)
-
+    """Where a payload's output is stored: a key that fits any id (storage/keys.py)."""
     return payload_key(pid, "output.json")
 
 
 def chained_key(pid: str, execution_id: str) -> str:
-    from cirrostratus.storage.keys import payload_key
-
     return payload_key(pid, f"chained-from-{execution_id}.json")
 
 
@@ -367,8 +365,6 @@ def _payload_attributes(payload_id: str) -> dict[str, str]:
     """Which payload published an item: its id when it is ordinary, and always the folder of
     its input and output. An id of thousands of items is tens of KB: repeated on every one of
     its items' notifications it made publishing quadratic (10,000 items: over 1 GB)."""
-    from cirrostratus.storage.keys import ORDINARY_ID_BYTES, payload_dir
-
     folder = {"payload_dir": payload_dir(payload_id)}
     if len(payload_id.encode()) <= ORDINARY_ID_BYTES:
         return {"payload_id": payload_id, **folder}

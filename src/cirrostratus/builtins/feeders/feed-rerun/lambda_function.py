@@ -19,10 +19,9 @@ PAGE = 500
 
 
 def lambda_handler(event: Any, context: Any = None) -> dict[str, Any]:
-    from cirrostratus.engine.process import input_key
-    from cirrostratus.payload import decode
+    from cirrostratus.engine.process import read_inputs
     from cirrostratus.state import SqliteStateStore
-    from cirrostratus.storage import StoreError, open_store
+    from cirrostratus.storage import open_store
 
     if not isinstance(event, dict) or not event.get("collections") or not event.get("workflow"):
         raise ValueError(
@@ -50,12 +49,6 @@ def lambda_handler(event: Any, context: Any = None) -> dict[str, Any]:
             if not nextkey or not page.items:
                 break
     store = open_store(os.environ["CIRRUS_PAYLOAD_BUCKET"])
-    payloads: list[dict[str, Any]] = []
-    skipped: list[str] = []
-    for record in found:
-        try:
-            payloads.append(decode(store.get_bytes(input_key(record.payload_id))))
-        except (StoreError, OSError, ValueError):
-            skipped.append(record.payload_id)
+    payloads, skipped = read_inputs(store, [record.payload_id for record in found])
     labels = send("feed-rerun", payloads)
-    return {"queued": len(labels), "payload_ids": labels, "skipped": skipped}
+    return {"queued": len(labels), "payload_ids": labels, "skipped": [pid for pid, _ in skipped]}
