@@ -115,6 +115,8 @@ def test_chained_payloads_go_to_intake(env: Env) -> None:
         "sentinel-2-cogs/workflow-publish/S2A_1",
         "sentinel-2-cogs/workflow-thumbnail/S2A_1",
     ]
+    # waiting in the intake under their own ids: `cirro payload state` shows them QUEUED
+    assert set(env.intake.waiting(r.next_payloads)) == set(r.next_payloads)
     sent = [m.json() for m in env.intake.receive(10)]
     assert [p["process"][0]["workflow"] for p in sent] == ["publish", "thumbnail"]
 

@@ -68,7 +68,10 @@ def _deliver_page(
     stuck = False
     if chained and intake is not None:
         try:
-            intake.send_batch([r.body for r in chained])
+            # labelled with the chained payload's id, so `cirro payload state` shows it QUEUED
+            intake.send_batch(
+                [r.body for r in chained], payload_ids=[r.topic or None for r in chained]
+            )
             done.extend(r.seq for r in chained)
         except Exception as exc:
             stuck = True

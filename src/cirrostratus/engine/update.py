@@ -344,7 +344,14 @@ def _follows(
 ) -> tuple[Follow, ...]:
     """What must follow the plan's transition if it applies: chained payloads, notifications."""
     t, f = plan.transition, plan.f
-    follows = [Follow(INTAKE, body) for body in plan.bodies] if intake is not None else []
+    follows = (
+        [
+            Follow(INTAKE, body, str(n["id"]))
+            for n, body in zip(plan.nexts, plan.bodies, strict=True)
+        ]
+        if intake is not None
+        else []
+    )
     if notifier is None:
         return tuple(follows)
     if t.action in (Action.FAIL, Action.INVALIDATE):

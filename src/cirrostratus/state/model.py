@@ -78,7 +78,8 @@ class Follow:
 
     A transition carrying follows writes them to the store's outbox in the same transaction
     that applies it (and only if it applies): a chained payload for the intake queue
-    (`kind=INTAKE`, `body` the message bytes) or a notification (`kind=NOTIFY`, `topic`, `body`
+    (`kind=INTAKE`, `body` the message bytes, `topic` the chained payload's id, which labels
+    its intake message) or a notification (`kind=NOTIFY`, `topic`, `body`
     the JSON `{"message", "attributes"}`). With `record=True` the message is the record as
     the transition left it (what the `failed`/`invalid` topics announce), filled in by the
     store, and the attributes gain its `collections` and `workflow`.
