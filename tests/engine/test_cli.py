@@ -141,3 +141,30 @@ def test_submit_queues_for_an_engine(project: Path, tmp_path: Path) -> None:
     report = last_json(ran.stdout)
     assert {r["payload_id"] for r in report["payloads"]} == {"test-collection/workflow-mirror/s2"}
     assert report["others"] == {"COMPLETED": 1} and ran.returncode == 0
+
+
+def test_a_bad_task_parameter_makes_the_payload_invalid_before_it_runs(
+    project: Path, tmp_path: Path
+) -> None:
+    definition = project / "tasks" / "mirror" / "definition.yml"
+    definition.write_text(
+        definition.read_text()
+        + "parameters:\n  type: object\n  properties:\n    copies: {type: integer, minimum: 1}\n"
+    )
+    bad = write(
+        tmp_path / "bad.json", make_payload("mirror", "p1", tasks={"mirror": {"copies": 0}})
+    )
+    good = write(
+        tmp_path / "ok.json", make_payload("mirror", "p2", tasks={"mirror": {"copies": 2}})
+    )
+    failing = cirro(project, "run", "--json", str(bad), str(good))
+    assert failing.returncode == 1, failing.stderr
+    records = {r["payload_id"]: r for r in last_json(failing.stdout)["payloads"]}
+    refused = records["test-collection/workflow-mirror/p1"]
+    assert refused["state"] == "INVALID"
+    assert refused["error"] == (
+        "PayloadError: process.tasks.mirror.copies 0 is less than the minimum of 1"
+    )
+    assert records["test-collection/workflow-mirror/p2"]["state"] == "COMPLETED"
+    dead = cirro(project, "deadletters", "list", "--json")
+    assert "copies 0 is less than the minimum of 1" in dead.stdout

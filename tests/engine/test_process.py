@@ -235,6 +235,31 @@ def test_invalid_payload_is_dead_lettered_with_its_problems(env: Env) -> None:
     assert rec.state is State.INVALID and rec.last_error.startswith("PayloadError: ")
 
 
+def test_task_parameter_problems_refuse_the_payload_before_its_claim(env: Env) -> None:
+    def check(raw: dict) -> list[str]:
+        size = raw["process"]["tasks"]["cog"]["blocksize"]
+        return [] if size >= 64 else [f"process.tasks.cog.blocksize {size} is less than 64"]
+
+    env.intake.send(make_payload(tasks={"cog": {"blocksize": 16}}))
+    env.intake.send(make_payload(item="S2A_2", tasks={"cog": {"blocksize": 512}}))
+    result = process(
+        env.intake.receive(),
+        store=env.store,
+        payload_store=env.payloads,
+        runner=env.runner,
+        intake=env.intake,
+        check=check,
+    )
+    assert result.started == ["sentinel-2/workflow-cog/S2A_2"]
+    assert [r.payload_id for r in result.invalid] == [PID]
+    rec = env.store.get(PID)
+    assert rec.state is State.INVALID
+    assert rec.last_error == "PayloadError: process.tasks.cog.blocksize 16 is less than 64"
+    dead = env.intake.dead_letters()
+    assert len(dead) == 1 and json.loads(dead[0].body)["process"]["tasks"]["cog"]["blocksize"] == 16
+    assert not env.payloads.exists(f"{PID}/input.json")
+
+
 def test_invalid_payload_never_overwrites_a_running_one(env: Env) -> None:
     env.run(make_payload())
     bad = make_payload()

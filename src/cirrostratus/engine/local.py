@@ -81,6 +81,12 @@ class LocalEngine:
         self.data = open_store(locations.data_url)
         self.notifier = notifier or JsonLinesNotifier(locations.notifications_dir)
         self.workflows = WorkflowRegistry(project)
+        # task parameters are checked at intake only when some task declares a schema
+        self.check_parameters = (
+            project.validate_payload
+            if any(t.parameters_schema for t in project.tasks.values())
+            else None
+        )
         self.history = HistoryStore(locations.root / "history.db") if keep_history else None
         self.lock = EngineLock(locations.root / "engine.lock")
 
@@ -351,6 +357,7 @@ class _Session:
                 payload_store=engine.payloads,
                 runner=runner,
                 intake=engine.intake,
+                check=engine.check_parameters,
             )
         except BaseException:
             runner.drop_pending()

@@ -2,9 +2,9 @@
 
 For a batch of messages (intake deliveries or raw events):
 
-1. unwrap each envelope (SQS, SNS, `{"url"}` claim checks …) and validate each payload; an
-   invalid one is dead-lettered with its problems (and recorded INVALID when an id can be
-   made from it);
+1. unwrap each envelope (SQS, SNS, `{"url"}` claim checks …) and validate each payload (and,
+   with `check`, its task parameters against their `parameters:` schemas); an invalid one is
+   dead-lettered with its problems (and recorded INVALID when an id can be made from it);
 2. drop a payload whose id was already seen in this batch;
 3. claim every remaining id in ONE transaction: absent, FAILED and ABORTED records are
    claimed; COMPLETED and INVALID only with `replace` (the payload's `process.replace`, or
@@ -223,6 +223,7 @@ def process(
     reader: Callable[[str], bytes] = read_url,
     new_id: Callable[[], str] = new_execution_id,
     apply: Apply | None = None,
+    check: Callable[[dict[str, Any]], list[str]] | None = None,
 ) -> ProcessResult:
     """Apply the process rules to a batch (see the module docstring) and return the outcome.
 
@@ -231,6 +232,8 @@ def process(
     With `intake`, messages that were intake deliveries are settled: deleted when every
     payload in them was handled, released with the error when something may succeed on a
     retry (storing the input failed), and invalid ones moved to the dead letters.
+    `check` returns a payload's further problems (e.g. `Project.validate_payload`, its task
+    parameters): a payload with any is refused as invalid before it is claimed.
     """
     run = apply or store.apply
     result = ProcessResult()
@@ -261,6 +264,10 @@ def process(
                 payload = Payload.from_dict(raw)
             except PayloadError as exc:
                 _refuse(result, intake, delivery, derive_id(raw), raw, exc)
+                continue
+            problems = check(raw) if check is not None else []
+            if problems:
+                _refuse(result, intake, delivery, payload.id, raw, PayloadError(problems))
                 continue
             if payload.id in seen:
                 result.dropped.append(payload.id)
