@@ -30,7 +30,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-FULLY_RUN = ["README.md", "docs/asl.md", "docs/project.md"]
+FULLY_RUN = ["README.md", "docs/asl.md", "docs/project.md", "docs/tasks.md"]
 """Pages whose every ```sh block runs as written (others may still run some marked blocks)."""
 MARKER = "<!-- run -->"
 NOT_RUN = "<!-- not run:"
