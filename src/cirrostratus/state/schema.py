@@ -55,6 +55,12 @@ MIGRATIONS: tuple[str, ...] = (
         body       BLOB NOT NULL
     );
     """,
+    # 3: counts per state of one workflow (the API's `<collections>/workflow-<wf>` and the
+    # dashboard) read this index alone, and a state-filtered page of one workflow walks it in
+    # `updated` order; without it both read every record of the workflow (~85 ms per 33,000)
+    """
+    CREATE INDEX records_cw_state ON records (collections, workflow, state, updated, payload_id);
+    """,
 )
 
 
