@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "deadletters": "deadletters:deadletters",
     "feed": "feed:feed",
     "clean": "clean:clean",
+    "api": "api:api",
 }
 
 

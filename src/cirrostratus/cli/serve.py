@@ -8,26 +8,19 @@ import signal
 
 import click
 
+from cirrostratus.cli.api import api_options, start_api
 from cirrostratus.cli.errors import CliError
 from cirrostratus.cli.local import open_engine
 from cirrostratus.cli.task_env import no_task_envs_option, prepare_or_fail
 
 
 @click.command()
-@click.option(
-    "--host",
-    default="127.0.0.1",
-    show_default=True,
-    hidden=True,
-    help="Address for the HTTP API (reserved: this build serves no API yet).",
-)
+@api_options
 @click.option(
     "--port",
-    default=8000,
-    show_default=True,
-    hidden=True,
-    type=int,
-    help="Port for the HTTP API (reserved: this build serves no API yet).",
+    default=None,
+    type=click.IntRange(0, 65535),
+    help="Serve the state API and dashboard (/ui) on this port while draining (0: any free).",
 )
 @click.option(
     "--concurrency",
@@ -47,7 +40,8 @@ from cirrostratus.cli.task_env import no_task_envs_option, prepare_or_fail
 def serve(
     ctx: click.Context,
     host: str,
-    port: int,
+    port: int | None,
+    max_body: int,
     concurrency: int | None,
     workers: int | None,
     no_task_envs: bool,
@@ -63,6 +57,7 @@ def serve(
     if workers is not None:
         click.echo("--workers is deprecated: use --concurrency (same meaning)", err=True)
         concurrency = concurrency or workers
+    api_server = start_api(ctx, host, port, max_body) if port is not None else None
     engine = open_engine(ctx, concurrency=concurrency)
     prepare_or_fail(engine, no_task_envs)  # each task's own environment, built once
     stop = asyncio.Event()
@@ -80,6 +75,9 @@ def serve(
         stop.set()
 
     def ready() -> None:
+        if api_server is not None:  # only once the engine holds the project
+            api_server.start()  # type: ignore[attr-defined]
+            click.echo(api_server.banner(), err=True)  # type: ignore[attr-defined]
         click.echo(
             f"cirro serve: project {engine.project.root}, state {engine.locations.state_db}, "
             f"{engine.concurrency} executions at once (pid {os.getpid()})",
@@ -99,4 +97,6 @@ def serve(
     except EngineBusy as exc:
         raise CliError(str(exc)) from None
     finally:
+        if api_server is not None:
+            api_server.stop()  # type: ignore[attr-defined]
         engine.close()

@@ -1,0 +1,346 @@
+"""What the API reads and writes, without any HTTP: one project's stores and its engine.
+
+Routes stay thin: each calls one method here. The state store answers queries, the payload
+store holds inputs and outputs, the history store the per-state timings, the log folder the
+task output, and `LocalEngine.submit` queues payloads exactly as `cirro submit` does. Nothing
+here reads or writes outside those stores.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from cirrostratus.state import STATES, StateRecord, StateStoreError
+from cirrostratus.storage import StoreError, payload_key
+
+#: Seconds a computed /stats (and the dashboard's overview) is served before it is
+#: recomputed: binning 1,000,000 events takes seconds, so it is never done per request.
+STATS_TTL_S = 30.0
+OVERVIEW_TTL_S = 2.0
+#: Most records one rerun request may queue.
+RERUN_MAX = 10_000
+
+
+class NotFound(Exception):
+    """No record (or stored object) for what was asked."""
+
+
+class BadRequest(Exception):
+    """The request cannot be served as given; the message says what to change."""
+
+
+@dataclass
+class _Cached:
+    value: Any = None
+    at: float = float("-inf")
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def get(self, ttl: float, compute: Callable[[], Any]) -> Any:
+        with self.lock:
+            if time.monotonic() - self.at > ttl:
+                self.value, self.at = compute(), time.monotonic()
+            return self.value
+
+
+class ApiBackend:
+    """The operations behind the routes, over a LocalEngine's stores (not its workers)."""
+
+    def __init__(self, engine: Any, *, token: str, inflight: Callable[[], int] | None = None):
+        self.engine = engine
+        self.store = engine.store
+        self.payloads = engine.payloads
+        self.history = engine.history
+        self.intake = engine.intake
+        self.locations = engine.locations
+        self.project = engine.project
+        self.token = token
+        self.inflight = inflight  # executions running in the serving engine, when there is one
+        self._local = threading.local()
+        self._stats = _Cached()
+        self._submit_lock = threading.Lock()  # the engine's intake connection is shared
+        self._overview = _Cached()
+
+    def close(self) -> None:
+        self.engine.close()
+
+    # --- plain SQL the StateStore protocol has no method for -----------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self.store.connect()
+            self._local.conn = conn
+        return conn
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """Every (collections, workflow) with records, by skipping along the index: one
+        O(log n) step per pair, so a million records cost what a dozen do."""
+        conn, found = self._conn(), []
+        row = conn.execute(
+            "SELECT collections, workflow FROM records ORDER BY collections, workflow LIMIT 1"
+        ).fetchone()
+        while row is not None:
+            found.append((str(row[0]), str(row[1])))
+            row = conn.execute(
+                "SELECT collections, workflow FROM records WHERE (collections, workflow) > (?, ?)"
+                " ORDER BY collections, workflow LIMIT 1",
+                row,
+            ).fetchone()
+        return found
+
+    def last_event_seq(self) -> int:
+        row = self._conn().execute("SELECT max(seq) FROM events").fetchone()
+        return int(row[0] or 0)
+
+    def transitions_since(self, seconds: float) -> dict[str, int]:
+        """Transitions into each state during the last `seconds` (the events' time index)."""
+        from datetime import timedelta
+
+        from cirrostratus.state import iso, utcnow
+
+        since = iso(utcnow() - timedelta(seconds=seconds))
+        rows = self._conn().execute(
+            "SELECT to_state, count(*) FROM events WHERE time >= ? AND to_state IS NOT NULL "
+            "GROUP BY to_state",
+            (since,),
+        )
+        return {str(s): int(n) for s, n in rows}
+
+    def task_durations(self, recent: int = 1000) -> dict[str, tuple[int, float, float]]:
+        """Per state name over the last `recent` executions: (count, total s, max s)."""
+        if self.history is None:
+            return {}
+        conn = sqlite3.connect(f"file:{self.history.path}?mode=ro", uri=True)
+        try:
+            rows = conn.execute(
+                "SELECT document FROM history ORDER BY rowid DESC LIMIT ?", (recent,)
+            ).fetchall()
+        except sqlite3.OperationalError:
+            rows = []
+        finally:
+            conn.close()
+        out: dict[str, tuple[int, float, float]] = {}
+        for (doc,) in rows:
+            for s in orjson.loads(doc).get("states", []):
+                if s.get("type") != "Task" or s.get("seconds") is None:
+                    continue
+                n, total, most = out.get(s["state"], (0, 0.0, 0.0))
+                sec = float(s["seconds"])
+                out[s["state"]] = (n + 1, total + sec, max(most, sec))
+        return out
+
+    # --- Cirrus's reads ------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        return dict(self._stats.get(STATS_TTL_S, self.store.stats))
+
+    def summary(
+        self, collections: str, workflow: str, since: str | None, limit: int | None
+    ) -> dict[str, Any]:
+        counts = self._call(
+            self.store.counts, collections=collections, workflow=workflow, since=since, limit=limit
+        )
+        return {"collections": collections, "workflow": workflow, "counts": counts}
+
+    def items(self, **query: Any) -> tuple[list[StateRecord], str | None]:
+        page = self._call(self.store.query, **query)
+        return list(page.items), page.nextkey
+
+    def overview(self) -> list[dict[str, Any]]:
+        """Counts per state of every (collections, workflow): the dashboard's table."""
+
+        def compute() -> list[dict[str, Any]]:
+            return [
+                {
+                    "collections": c,
+                    "workflow": w,
+                    "counts": self.store.counts(collections=c, workflow=w),
+                }
+                for c, w in self.pairs()
+            ]
+
+        return list(self._overview.get(OVERVIEW_TTL_S, compute))
+
+    def record(self, payload_id: str) -> StateRecord:
+        found: StateRecord | None = self.store.get(payload_id)
+        if found is None:
+            raise NotFound(f"no payload with id {payload_id!r}")
+        return found
+
+    def input_url(self, payload_id: str) -> str:
+        return str(self.payloads.url(payload_key(payload_id, "input.json")))
+
+    # --- beyond Cirrus -------------------------------------------------------------------
+
+    def stored(self, payload_id: str, which: str) -> bytes:
+        """The stored input or output payload (JSON bytes)."""
+        self.record(payload_id)
+        try:
+            return bytes(self.payloads.get_bytes(payload_key(payload_id, f"{which}.json")))
+        except StoreError:
+            hint = " (it has not completed)" if which == "output" else ""
+            raise NotFound(f"no stored {which} for {payload_id!r}{hint}") from None
+
+    def executions(self, payload_id: str) -> list[dict[str, Any]]:
+        """Each attempt with the states it visited and their timings, oldest first."""
+        record = self.record(payload_id)
+        out = []
+        for execution in sorted(record.executions, key=lambda e: e.start or ""):
+            doc = (self.history.get(execution.id) if self.history is not None else None) or {}
+            out.append({**execution.to_dict(), "states": doc.get("states", [])})
+        return out
+
+    def history_of(self, payload_id: str) -> dict[str, Any]:
+        """Per-state spans: the record's transitions from the event log, with each span's
+        start, end and seconds (the last one open while the record is busy)."""
+        record = self.record(payload_id)
+        events = self.store.events(payload_id, limit=10_000)
+        spans = []
+        for i, event in enumerate(events):
+            end = events[i + 1].time if i + 1 < len(events) else None
+            spans.append(
+                {
+                    "state": str(event.to_state) if event.to_state else None,
+                    "from": str(event.from_state) if event.from_state else None,
+                    "start": event.time,
+                    "end": end,
+                    "seconds": _seconds(event.time, end),
+                    "execution_id": event.execution_id,
+                    "error": event.error,
+                }
+            )
+        return {"payload_id": record.payload_id, "state": str(record.state), "spans": spans}
+
+    def logs(self, payload_id: str) -> Iterator[dict[str, Any]]:
+        """Every task log record of the payload's executions, oldest execution first."""
+        from cirrostratus.runtime.logs import read_logs
+
+        record = self.record(payload_id)
+        for execution in sorted(record.executions, key=lambda e: e.start or ""):
+            lines = sorted(
+                read_logs(self.locations.logs_dir, execution_id=execution.id),
+                key=lambda r: str(r.get("time", "")),
+            )
+            yield from lines
+
+    def traceback(self, payload_id: str) -> str | None:
+        """The last Python traceback a task of the latest execution wrote, if any."""
+        from cirrostratus.runtime.logs import read_logs
+
+        record = self.record(payload_id)
+        latest = max(record.executions, key=lambda e: e.start or "", default=None)
+        if latest is None:
+            return None
+        lines = [
+            str(r.get("message", "")).rstrip("\n")
+            for r in sorted(
+                read_logs(self.locations.logs_dir, execution_id=latest.id),
+                key=lambda r: str(r.get("time", "")),
+            )
+            if r.get("stream") == "stderr"
+        ]
+        starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent")]
+        if not starts:
+            return None
+        return "\n".join(lines[starts[-1] :])
+
+    def submit(self, body: bytes) -> dict[str, Any]:
+        """Queue one payload, a list of them, or envelopes holding them; never a `{"url"}`
+        (a request may not make the server read a file or URL it names)."""
+        from cirrostratus.payload import Payload, PayloadError, unwrap
+
+        try:
+            doc = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise BadRequest(f"the request body is not JSON: {exc}") from None
+        try:
+            raw = unwrap(doc, _refuse_urls)
+        except PayloadError as exc:
+            raise BadRequest(str(exc)) from None
+        if not raw:
+            raise BadRequest("no payload found (the body is an empty list)")
+        problems: list[str] = []
+        ids: list[str] = []
+        for i, data in enumerate(raw):
+            try:
+                ids.append(Payload.from_dict(data).id)
+            except PayloadError as exc:
+                found = exc.problems if len(raw) == 1 else exc.prefixed(f"[{i}]").problems
+                problems.extend(found)
+        if problems:
+            raise BadRequest("; ".join(problems))
+        with self._submit_lock:
+            messages = self.engine.submit(raw)
+        return {"payload_ids": ids, "message_ids": list(messages)}
+
+    def rerun(
+        self, filters: dict[str, Any], payload_ids: list[str], dry_run: bool
+    ) -> dict[str, Any]:
+        """Queue matching payloads again from their stored input, with replace (the rules
+        of `cirro rerun --submit`: same filters, same reading of stored inputs)."""
+        from cirrostratus.engine.process import read_inputs
+
+        limit = int(filters.pop("limit", None) or 1000)
+        if limit > RERUN_MAX:
+            raise BadRequest(f"limit={limit} is over {RERUN_MAX}; rerun in smaller steps")
+        chosen: list[str] = []
+        if payload_ids:
+            found = self.store.get_many(payload_ids)
+            missing = [p for p in payload_ids if p not in found]
+            if missing:
+                raise NotFound(f"no payload with id {missing[0]!r}")
+            chosen = list(dict.fromkeys(payload_ids))
+        elif any(v is not None for v in filters.values()):
+            for record in self._call(self.store.iter_query, **filters, limit=min(limit, 500)):
+                chosen.append(record.payload_id)
+                if len(chosen) >= limit:
+                    break
+        else:
+            raise BadRequest(
+                "say what to rerun: payload_ids, or at least one of state, workflow, "
+                "collections, since, error_prefix"
+            )
+        inputs, skipped = read_inputs(self.payloads, chosen)
+        skipped_ids = {pid for pid, _ in skipped}
+        ready = [p for p in chosen if p not in skipped_ids]
+        if not dry_run and inputs:
+            with self._submit_lock:
+                self.engine.submit(inputs, replace=True)
+        return {
+            "dry_run": dry_run,
+            "queued" if not dry_run else "would_queue": ready,
+            "skipped": [{"payload_id": p, "reason": why} for p, why in skipped],
+        }
+
+    @staticmethod
+    def _call(fn: Callable[..., Any], **kwargs: Any) -> Any:
+        try:
+            return fn(**kwargs)
+        except (StateStoreError, ValueError) as exc:
+            raise BadRequest(str(exc)) from None
+
+
+def _refuse_urls(url: str) -> bytes:
+    from cirrostratus.payload import PayloadError
+
+    raise PayloadError(
+        f"{{'url': {url!r}}}: the API does not fetch payloads by URL; send the payload itself"
+    )
+
+
+def _seconds(start: str, end: str | None) -> float | None:
+    if end is None:
+        return None
+    from datetime import datetime
+
+    return round((datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds(), 6)
+
+
+ALL_STATES = [str(s) for s in STATES]

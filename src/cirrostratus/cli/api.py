@@ -1,0 +1,66 @@
+"""`cirro api`: the state API and the dashboard alone, over the project's `.cirro/` state.
+
+It reads state and queues payloads (submit, rerun) without running them: a `cirro serve`
+running beside it, or the next `cirro run`, does. `cirro serve --port` serves the same API
+while it drains.
+"""
+
+from __future__ import annotations
+
+import click
+
+from cirrostratus.cli.errors import CliError
+from cirrostratus.cli.local import open_engine
+
+HOST_HELP = "Address to listen on; anything but loopback needs CIRRO_API_TOKEN set."
+
+
+def api_options(fn: click.decorators.FC) -> click.decorators.FC:
+    """--host, --max-body: shared with `cirro serve`."""
+    fn = click.option(
+        "--max-body",
+        type=click.IntRange(min=1024),
+        default=10 * 1024 * 1024,
+        show_default=True,
+        help="Largest request body in bytes (bigger ones get 413).",
+    )(fn)
+    return click.option("--host", default="127.0.0.1", show_default=True, help=HOST_HELP)(fn)
+
+
+def start_api(ctx: click.Context, host: str, port: int, max_body: int) -> object:
+    """An ApiServer bound and ready (see cirrostratus.api.server); a clear error otherwise."""
+    try:
+        from cirrostratus.api.security import ApiRefused
+        from cirrostratus.api.server import open_server
+    except ImportError as exc:  # the api extra is missing
+        raise CliError(
+            f"the HTTP API needs the api extra ({exc.name} is missing): "
+            "pip install 'cirrostratus[api]'"
+        ) from None
+    engine = open_engine(ctx)
+    try:
+        return open_server(engine, host, port, max_body=max_body)
+    except ApiRefused as exc:
+        engine.close()
+        raise CliError(str(exc), 2) from None
+
+
+@click.command()
+@api_options
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="0: any free port.",
+)
+@click.pass_context
+def api(ctx: click.Context, host: str, port: int, max_body: int) -> None:
+    """Serve the state API (Cirrus's routes and more) and the dashboard at /ui.
+
+    Reads are open; submit and rerun need `Authorization: Bearer <token>`: CIRRO_API_TOKEN,
+    or a token generated now and printed. Ctrl-C stops it.
+    """
+    server = start_api(ctx, host, port, max_body)
+    click.echo(server.banner(), err=True)  # type: ignore[attr-defined]
+    server.run()  # type: ignore[attr-defined]
