@@ -1,0 +1,213 @@
+"""The state events table: the transition log, `/stats`, and the outbox, on DynamoDB.
+
+Cirrus 0.9 kept state events in Timestream, closed to new AWS accounts since June 2025; we
+keep them in a DynamoDB table with keys `pk` (S) and `sk` (S) and a TTL on `expires_at`
+(env `CIRRO_EVENTS_TABLE`). Three kinds of item share it:
+
+| pk                      | sk                     | what                                    |
+|-------------------------|------------------------|-----------------------------------------|
+| `day#<YYYY-MM-DD>`      | `<iso time>#<uid>`     | one transition, for `/stats` bins        |
+| `payload#<sha256[:32]>` | `<iso time>#<uid>`     | the same transition, for one payload     |
+| `outbox`                | `<seq, 20 digits>`     | a follow not yet delivered (no TTL)      |
+
+One partition per day keeps `/stats` to 60 queries (daily) and 2 (hourly); a deployment
+writing more than DynamoDB's per-partition rate (1,000 writes/s) would need sharded days.
+Event and outbox items are written in the same transaction as the record they describe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from typing import Any
+
+from cirrostratus.state.dynamodb_items import Item, decode, encode
+from cirrostratus.state.model import STATES, Event, OutboxRow, State, iso
+from cirrostratus.state.rules import LogLine
+
+#: How long event items live (the TTL): the 60 days of `/stats` plus a margin.
+RETENTION = timedelta(days=62)
+
+_seq = itertools.count()
+
+
+def payload_pk(payload_id: str) -> str:
+    return "payload#" + hashlib.sha256(payload_id.encode()).hexdigest()[:32]
+
+
+def event_items(line: LogLine, now: datetime) -> list[Item]:
+    """The two items one transition writes (by day, by payload)."""
+    when = iso(now)
+    sk = f"{when}#{uuid.uuid4().hex[:12]}"
+    body = {
+        "payload_id": line.payload_id,
+        "from_state": str(line.from_state) if line.from_state else None,
+        "to_state": str(line.to_state) if line.to_state else None,
+        "execution_id": line.execution_id,
+        "error": line.error,
+        "time": when,
+        "expires_at": int((now + RETENTION).timestamp()),
+    }
+    fields = {k: encode(v) for k, v in body.items()}
+    return [
+        {"pk": {"S": f"day#{when[:10]}"}, "sk": {"S": sk}, **fields},
+        {"pk": {"S": payload_pk(line.payload_id)}, "sk": {"S": sk}, **fields},
+    ]
+
+
+def outbox_item(payload_id: str, kind: str, topic: str, body: bytes) -> Item:
+    seq = time.time_ns() // 1000 * 1000 + next(_seq) % 1000
+    return {
+        "pk": {"S": "outbox"},
+        "sk": {"S": f"{seq:020d}"},
+        "payload_id": {"S": payload_id},
+        "kind": {"S": kind},
+        "topic": {"S": topic},
+        "body": {"B": body},
+    }
+
+
+class DynamoEvents:
+    """Reads of the events table; the store writes it inside its transactions."""
+
+    def __init__(self, client: Any, table: str, now: Callable[[], datetime]) -> None:
+        self.client = client
+        self.table = table
+        self.now = now
+
+    def _partition(self, pk: str, **extra: Any) -> Iterator[Item]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": pk}},
+            **extra,
+        }
+        while True:
+            resp = self.client.query(**kwargs)
+            yield from resp.get("Items", [])
+            if "LastEvaluatedKey" not in resp:
+                return
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+    def events(self, payload_id: str | None, after: int, limit: int) -> list[Event]:
+        """One payload's transitions, or (without an id) today's and yesterday's; `seq` is
+        the position in that list, so `after` pages as in the SQLite store."""
+        if payload_id is not None:
+            items: Iterator[Item] = self._partition(payload_pk(payload_id))
+        else:
+            today = self.now().astimezone(UTC)
+            days = [(today - timedelta(days=1)).date(), today.date()]
+            items = itertools.chain.from_iterable(self._partition(f"day#{d}") for d in days)
+        out: list[Event] = []
+        for seq, item in enumerate(items, start=1):
+            if seq <= after:
+                continue
+            data = {k: decode(v) for k, v in item.items()}
+            if payload_id is not None and data["payload_id"] != payload_id:
+                continue  # a digest collision: never seen, but cheap to rule out
+            out.append(
+                Event(
+                    seq=seq,
+                    time=str(data["time"]),
+                    payload_id=str(data["payload_id"]),
+                    from_state=State(data["from_state"]) if data.get("from_state") else None,
+                    to_state=State(data["to_state"]) if data.get("to_state") else None,
+                    execution_id=data.get("execution_id"),
+                    error=data.get("error"),
+                )
+            )
+            if len(out) >= limit:
+                break
+        return out
+
+    def _transitions(self, first: datetime, end: datetime) -> list[tuple[str, str, str]]:
+        """(time, to_state, payload_id) of every transition in [first, end)."""
+        out = []
+        day = first.date()
+        while day <= end.date():
+            for item in self._partition(
+                f"day#{day}",
+                ProjectionExpression="#t, to_state, payload_id",
+                ExpressionAttributeNames={"#t": "time"},
+            ):
+                state = item.get("to_state", {}).get("S")
+                when = item["time"]["S"]
+                if state and iso(first) <= when < iso(end):
+                    out.append((when, state, item["payload_id"]["S"]))
+            day += timedelta(days=1)
+        return out
+
+    def stats(self, now: datetime | None = None) -> dict[str, Any]:
+        """Cirrus's `/stats` body from the events table (same shape as the SQLite store's)."""
+        now = (now or self.now()).astimezone(UTC)
+        today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        hour = now.replace(minute=0, second=0, microsecond=0)
+        found = self._transitions(today - timedelta(days=59), now + timedelta(microseconds=1))
+        daily = [
+            _bin(found, today - timedelta(days=59 - i), timedelta(days=1), "day") for i in range(60)
+        ]
+        hourly = [
+            _bin(found, hour - timedelta(hours=35 - i), timedelta(hours=1), "hour")
+            for i in range(36)
+        ]
+        edges = [
+            now - timedelta(hours=2),
+            now - timedelta(hours=1),
+            now + timedelta(microseconds=1),
+        ]
+        rolling = [_bin(found, a, b - a, "hour") for a, b in pairwise(edges)]
+        return {"state_transitions": {"daily": daily, "hourly": hourly, "hourly_rolling": rolling}}
+
+    def outbox(self, limit: int) -> list[OutboxRow]:
+        rows = []
+        for item in self._partition("outbox", Limit=limit):
+            rows.append(
+                OutboxRow(
+                    int(item["sk"]["S"]),
+                    item["payload_id"]["S"],
+                    item["kind"]["S"],
+                    item["topic"]["S"],
+                    bytes(item["body"]["B"]),
+                )
+            )
+            if len(rows) >= limit:
+                break
+        return rows
+
+    def outbox_done(self, seqs: Sequence[int]) -> int:
+        done = 0
+        for seq in seqs:
+            resp = self.client.delete_item(
+                TableName=self.table,
+                Key={"pk": {"S": "outbox"}, "sk": {"S": f"{seq:020d}"}},
+                ReturnValues="ALL_OLD",
+            )
+            done += 1 if resp.get("Attributes") else 0
+        return done
+
+
+def _bin(
+    found: list[tuple[str, str, str]], start: datetime, width: timedelta, interval: str
+) -> dict[str, Any]:
+    lo, hi = iso(start), iso(start + width)
+    counts: dict[str, int] = {}
+    unique: dict[str, set[str]] = {}
+    for when, state, pid in found:
+        if lo <= when < hi:
+            counts[state] = counts.get(state, 0) + 1
+            unique.setdefault(state, set()).add(pid)
+    period = start.strftime("%Y-%m-%d" if interval == "day" else "%Y-%m-%dT%H:%M:%SZ")
+    states = [
+        {
+            "state": str(s),
+            "unique_count": len(unique.get(str(s), ())),
+            "count": counts.get(str(s), 0),
+        }
+        for s in STATES
+    ]
+    return {"period": period, "interval": interval, "states": states}
