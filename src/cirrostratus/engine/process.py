@@ -224,6 +224,7 @@ def process(
     new_id: Callable[[], str] = new_execution_id,
     apply: Apply | None = None,
     check: Callable[[dict[str, Any]], list[str]] | None = None,
+    execution_for: Callable[[Payload], str] | None = None,
 ) -> ProcessResult:
     """Apply the process rules to a batch (see the module docstring) and return the outcome.
 
@@ -234,6 +235,8 @@ def process(
     retry (storing the input failed), and invalid ones moved to the dead letters.
     `check` returns a payload's further problems (e.g. `Project.validate_payload`, its task
     parameters): a payload with any is refused as invalid before it is claimed.
+    `execution_for` names an execution after its payload instead of `new_id` (Step Functions:
+    the execution ARN, known before it starts, so the claim records what Cirrus records).
     """
     run = apply or store.apply
     result = ProcessResult()
@@ -282,7 +285,7 @@ def process(
         for r in result.invalid
         if r.payload_id and r.payload_id not in valid_ids
     ]
-    claims = [(p, d, new_id()) for p, d in accepted]
+    claims = [(p, d, execution_for(p) if execution_for else new_id()) for p, d in accepted]
     transitions = marks + [
         Transition.claim(p.id, ex, replace=replace or p.replace) for p, _, ex in claims
     ]
