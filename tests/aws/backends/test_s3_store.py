@@ -1,0 +1,24 @@
+"""The S3 ObjectStore is FsspecStore over s3fs; it honours AWS_ENDPOINT_URL (moto's server)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cirrostratus.storage import ObjectStore, StoreError, open_store, read_url
+
+
+def test_s3_store_writes_reads_and_names_objects(aws: Any, unique: str) -> None:
+    bucket = f"payloads-{unique}"
+    aws("s3").create_bucket(Bucket=bucket)
+    store = open_store(f"s3://{bucket}/prefix")
+    assert isinstance(store, ObjectStore)
+    url = store.put_bytes("c/workflow-w/a/input.json", b'{"id": 1}')
+    assert url == f"s3://{bucket}/prefix/c/workflow-w/a/input.json"
+    body = aws("s3").get_object(Bucket=bucket, Key="prefix/c/workflow-w/a/input.json")["Body"]
+    assert body.read() == b'{"id": 1}'
+    assert store.get_bytes("c/workflow-w/a/input.json") == b'{"id": 1}'
+    assert read_url(url) == b'{"id": 1}' and store.exists(url)
+    with pytest.raises(StoreError, match="no object"):
+        store.get_bytes("absent.json")
