@@ -1,0 +1,1 @@
+"""The AWS side: build, deploy and the Lambda handlers, a shell over the engine's rules."""
