@@ -1,0 +1,183 @@
+"""process and update_state handlers on a moto deployment: SQS batch → Step Functions →
+status change → the record in Cirrus's schema, chaining and notifications."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from cirrostratus.aws.handlers import env, update_state
+from cirrostratus.aws.handlers import process as process_handler
+from cirrostratus.payload import Payload
+
+
+class FailingFor:
+    """A payload store that refuses the input of one payload id."""
+
+    def __init__(self, inner: Any, bad: str) -> None:
+        self.inner, self.bad = inner, bad
+        self.concurrent_writes = False
+
+    def put_bytes(self, key: str, data: bytes) -> str:
+        if key.startswith(self.bad):
+            raise OSError("bucket unavailable")
+        return str(self.inner.put_bytes(key, data))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def raw_record(dep: Any, collections_workflow: str, itemids: str) -> dict[str, Any]:
+    import boto3
+
+    table = boto3.resource("dynamodb", endpoint_url=dep.client("dynamodb").meta.endpoint_url).Table(
+        dep.state_table
+    )
+    item = table.get_item(
+        Key={"collections_workflow": collections_workflow, "itemids": itemids}
+    ).get("Item")
+    assert item is not None
+    return dict(item)
+
+
+def status_event(dep: Any, arn: str, status: str, data: dict[str, Any], **detail: Any) -> dict:
+    return {
+        "version": "0",
+        "detail-type": "Step Functions Execution Status Change",
+        "source": "aws.states",
+        "detail": {
+            "executionArn": arn,
+            "stateMachineArn": arn.replace(":execution:", ":stateMachine:").rsplit(":", 1)[0],
+            "status": status,
+            "input": json.dumps(data),
+            **detail,
+        },
+    }
+
+
+def test_process_starts_workflows_and_reports_only_retryable_failures(
+    deployment: Any, make_payload: Any, make_sqs_event: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = env.payload_store()
+    monkeypatch.setattr(env, "payload_store", lambda: FailingFor(store, "c1/workflow-wf1/b"))
+    event = make_sqs_event(
+        make_payload(item="a"),  # starts
+        make_payload(item="b"),  # its input cannot be stored: delivered again
+        "not json",  # invalid: to the dead-letter queue, not retried
+        make_payload(workflow="nope", item="c"),  # no state machine: FAILED, not retried
+    )
+    answer = process_handler.lambda_handler(event, None)
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+
+    states = env.state_store()
+    started = states.get("c1/workflow-wf1/a")
+    assert started is not None and str(started.state) == "PROCESSING"
+    arn = started.executions[-1].id
+    assert arn.startswith(deployment.base_arn.replace(":stateMachine:", ":execution:") + "wf1:")
+    described = deployment.client("stepfunctions").describe_execution(executionArn=arn)
+    assert json.loads(described["input"]) == Payload.from_dict(make_payload(item="a")).to_dict()
+    raw = raw_record(deployment, "c1_wf1", "a")
+    assert raw["executions"] == [arn] and raw["state_updated"].startswith("PROCESSING_")
+
+    assert str(states.get("c1/workflow-wf1/b").state) == "FAILED"  # type: ignore[union-attr]
+    nope = states.get("c1/workflow-nope/c")
+    assert nope is not None and (nope.last_error or "").startswith("WorkflowNotFound")
+    (dead,) = deployment.queued(deployment.dead_queue)
+    assert dead["Body"] == "not json"
+    assert "not JSON" in dead["MessageAttributes"]["error"]["StringValue"]
+
+
+def _started(deployment: Any, data: dict[str, Any]) -> str:
+    process_handler.lambda_handler(data, None)  # a direct invocation
+    rec = env.state_store().get(Payload.from_dict(data).id)
+    assert rec is not None
+    return str(rec.executions[-1].id)
+
+
+def test_succeeded_completes_the_record_and_chains_the_next_payload(
+    deployment: Any, make_payload: Any
+) -> None:
+    first = make_payload(item="a")
+    nxt = make_payload(workflow="wf1", item="a")["process"]
+    chained = {**first, "process": [first["process"], {**nxt, "workflow": "wf2"}]}
+    arn = _started(deployment, chained)
+    output = json.loads(json.dumps(chained))
+    url = f"s3://{deployment.data_bucket}/c1/a/a.json"
+    output["features"][0]["links"] = [{"rel": "self", "href": url}]
+    event = status_event(deployment, arn, "SUCCEEDED", chained, output=json.dumps(output))
+    (result,) = update_state.lambda_handler(event, None)
+    assert result["applied"] and result["state"] == "COMPLETED"
+    assert result["next_payloads"] == ["c1/workflow-wf2/a"]
+    raw = raw_record(deployment, "c1_wf1", "a")
+    assert raw["state_updated"].startswith("COMPLETED_")
+    assert raw["executions"] == [arn] and raw["outputs"] == [url]
+    (msg,) = deployment.queued()
+    process = json.loads(msg["Body"])["process"]
+    assert (process[0] if isinstance(process, list) else process)["workflow"] == "wf2"
+    # the same event again (EventBridge delivers at least once): nothing changes
+    (again,) = update_state.lambda_handler(event, None)
+    assert not again["applied"] and deployment.queued() == []
+
+
+def test_failed_reads_the_error_classifies_and_announces(
+    deployment: Any, make_payload: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = make_payload(item="bad")
+    arn = _started(deployment, data)
+    history = [
+        {"type": "ExecutionFailed", "executionFailedEventDetails": {"error": "States.Runtime"}},
+        {
+            "type": "FailStateEntered",
+            "stateEnteredEventDetails": {
+                "name": "failure",
+                "input": json.dumps(
+                    {
+                        **data,
+                        "error": {
+                            "Error": "stactask.exceptions.InvalidInput",
+                            "Cause": json.dumps({"errorMessage": "no assets"}),
+                        },
+                    }
+                ),
+            },
+        },
+    ]
+    seen = []
+
+    def fake_history(client: Any, execution_arn: str) -> Any:
+        seen.append(execution_arn)
+        return update_state.error_from_history(history)
+
+    monkeypatch.setattr(update_state, "read_error", fake_history)
+    (result,) = update_state.lambda_handler(status_event(deployment, arn, "FAILED", data), None)
+    assert seen == [arn]
+    assert result["state"] == "INVALID"
+    assert result["error"] == "stactask.exceptions.InvalidInput: no assets"
+    raw = raw_record(deployment, "c1_wf1", "bad")
+    assert raw["state_updated"].startswith("INVALID_") and raw["last_error"] == result["error"]
+    (note,) = deployment.received("invalid")
+    assert json.loads(note["Message"])["payload_id"] == "c1/workflow-wf1/bad"
+    assert note["MessageAttributes"]["error"]["Value"] == result["error"]
+    assert note["MessageAttributes"]["workflow"]["Value"] == "wf1"
+    assert deployment.received("failed") == []
+
+
+def test_error_from_history_follows_cirrus_order() -> None:
+    lam = {"lambdaFunctionFailedEventDetails": {"error": "TaskError", "cause": "boom"}}
+    assert update_state.error_from_history([lam]) == ("TaskError", "boom")
+    entered = {"stateEnteredEventDetails": {"input": json.dumps({"error": {"Error": "E"}})}}
+    assert update_state.error_from_history([lam, entered]) == ("E", "")
+    assert update_state.error_from_history([{"stateEnteredEventDetails": {"input": "{}"}}]) is None
+
+
+def test_timed_out_and_unknown_events(deployment: Any, make_payload: Any) -> None:
+    data = make_payload(item="slow")
+    arn = _started(deployment, data)
+    (result,) = update_state.lambda_handler(status_event(deployment, arn, "TIMED_OUT", data), None)
+    assert result["error"] == "TimedOutError: The step function execution timed out."
+    assert result["state"] == "FAILED"
+    assert len(deployment.received("failed")) == 1
+    with pytest.raises(ValueError, match="Unknown event"):
+        update_state.lambda_handler({"detail": {}}, None)
