@@ -123,9 +123,20 @@ class FsspecStore:
 
     def put_bytes(self, key: str, data: bytes) -> str:
         url = self.url(key)
-        with self.fs.open(f"{self._root}/{_clean_key(key)}", "wb") as fh:
+        with self.fs.open(f"{self._root}/{_clean_key(key)}", "wb", **self._options(key)) as fh:
             fh.write(data)
         return url
+
+    def _options(self, key: str) -> dict[str, str]:
+        """On S3, a Content-Type from the name (`.json` → application/json), as Cirrus's
+        publish uploads items: browsers and STAC clients read the header, not the name."""
+        protocols = self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
+        if "s3" not in protocols:
+            return {}
+        import mimetypes
+
+        kind = mimetypes.guess_type(key)[0]
+        return {"ContentType": kind} if kind else {}
 
     def get_bytes(self, key_or_url: str) -> bytes:
         if "://" in key_or_url:

@@ -18,6 +18,8 @@ def test_s3_store_writes_reads_and_names_objects(aws: Any, unique: str) -> None:
     assert url == f"s3://{bucket}/prefix/c/workflow-w/a/input.json"
     body = aws("s3").get_object(Bucket=bucket, Key="prefix/c/workflow-w/a/input.json")["Body"]
     assert body.read() == b'{"id": 1}'
+    head = aws("s3").head_object(Bucket=bucket, Key="prefix/c/workflow-w/a/input.json")
+    assert head["ContentType"] == "application/json"  # as Cirrus's publish uploads items
     assert store.get_bytes("c/workflow-w/a/input.json") == b'{"id": 1}'
     assert read_url(url) == b'{"id": 1}' and store.exists(url)
     with pytest.raises(StoreError, match="no object"):
