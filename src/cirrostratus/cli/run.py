@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from cirrostratus.cli.errors import CliError
+from cirrostratus.cli.executor_options import executor_options
 from cirrostratus.cli.task_env import no_task_envs_option, prepare_or_fail
 
 
@@ -279,6 +280,7 @@ def run_engine(
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every record.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @no_task_envs_option
+@executor_options
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -288,6 +290,9 @@ def run(
     as_json: bool,
     quiet: bool,
     no_task_envs: bool,
+    executor: str | None = None,
+    scheduler: str | None = None,
+    dask_workers: int | None = None,
 ) -> None:
     """Run PAYLOADS (files, globs, or - for stdin) through their workflows, here and now.
 
@@ -301,8 +306,20 @@ def run(
     source.check()
     engine = open_engine(ctx, concurrency=concurrency)
     prepare_or_fail(engine, no_task_envs)  # each task's own environment, built once
+    from cirrostratus.cli.executor_options import use_executor
+
+    dask_executor = use_executor(engine, executor, scheduler, dask_workers, serving=False)
     with Progress(enabled=not quiet and not as_json) as progress:
-        report = run_engine(engine, source, replace, progress)
+        if dask_executor is not None:
+            from cirrostratus.cli.executor_options import cluster_errors, with_cluster_status
+
+            progress.update = with_cluster_status(progress.update, dask_executor)  # type: ignore[method-assign]
+            try:
+                report = run_engine(engine, source, replace, progress)
+            except cluster_errors() as exc:
+                raise CliError(str(exc), 2) from None
+        else:
+            report = run_engine(engine, source, replace, progress)
     if as_json:
         import orjson
 

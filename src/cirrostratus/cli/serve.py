@@ -10,6 +10,7 @@ import click
 
 from cirrostratus.cli.api import api_options, start_api
 from cirrostratus.cli.errors import CliError
+from cirrostratus.cli.executor_options import executor_options
 from cirrostratus.cli.local import open_engine
 from cirrostratus.cli.task_env import no_task_envs_option, prepare_or_fail
 
@@ -36,6 +37,7 @@ from cirrostratus.cli.task_env import no_task_envs_option, prepare_or_fail
     help="Deprecated name of --concurrency.",
 )
 @no_task_envs_option
+@executor_options
 @click.pass_context
 def serve(
     ctx: click.Context,
@@ -45,6 +47,9 @@ def serve(
     concurrency: int | None,
     workers: int | None,
     no_task_envs: bool,
+    executor: str | None = None,
+    scheduler: str | None = None,
+    dask_workers: int | None = None,
 ) -> None:
     """Run payloads as they arrive (`cirro submit`, chains, reruns) until stopped.
 
@@ -60,6 +65,9 @@ def serve(
     api_server = start_api(ctx, host, port, max_body) if port is not None else None
     engine = open_engine(ctx, concurrency=concurrency)
     prepare_or_fail(engine, no_task_envs)  # each task's own environment, built once
+    from cirrostratus.cli.executor_options import use_executor
+
+    use_executor(engine, executor, scheduler, dask_workers, serving=True)
     stop = asyncio.Event()
     presses = 0
 
@@ -96,6 +104,12 @@ def serve(
         asyncio.run(main())
     except EngineBusy as exc:
         raise CliError(str(exc)) from None
+    except Exception as exc:  # a Dask cluster that cannot be reached or is refused
+        from cirrostratus.cli.executor_options import cluster_errors
+
+        if engine.__dict__.get("task_runtimes") is None or not isinstance(exc, cluster_errors()):
+            raise
+        raise CliError(str(exc), 2) from None
     finally:
         if api_server is not None:
             api_server.stop()  # type: ignore[attr-defined]

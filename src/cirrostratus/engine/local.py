@@ -250,8 +250,14 @@ class _Session:
         from cirrostratus.runtime import BatchRunner, LambdaPool, make_invoker, project_specs
 
         e = self.engine
-        self.pool = LambdaPool(project_specs(e.project, e.locations), logs_dir=e.locations.logs_dir)
-        self.batch = BatchRunner(e.project, e.locations)
+        runtimes = getattr(e, "task_runtimes", None)  # another executor (`--executor dask`)
+        if runtimes is not None:
+            self.pool, self.batch = await runtimes(e)
+        else:
+            self.pool = LambdaPool(
+                project_specs(e.project, e.locations), logs_dir=e.locations.logs_dir
+            )
+            self.batch = BatchRunner(e.project, e.locations)
         invoker = make_invoker(e.project, self.pool, self.batch)
         self.runner = LocalRunner(
             e.workflows,
