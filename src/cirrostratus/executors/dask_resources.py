@@ -19,7 +19,7 @@ VCPU = "VCPU"
 MEMORY = "MEMORY"
 GPU = "GPU"
 ALWAYS_CHECKED = frozenset({GPU})
-UNITS = {VCPU: "vCPU", MEMORY: "MiB", GPU: "GPU"}
+UNITS = {MEMORY: "MiB"}
 
 
 def lambda_needs(memory_mb: int) -> dict[str, float]:
