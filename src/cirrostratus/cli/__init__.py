@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "feed": "feed:feed",
     "clean": "clean:clean",
     "api": "api:api",
+    "build": "build:build",
 }
 
 

@@ -1,0 +1,191 @@
+"""One zip per lambda: its code, our runtime library where the handler needs it, and its
+requirements vendored for the Lambda platform; content-addressed and checked against Lambda's
+size limits.
+
+Zips are reproducible (sorted entries, fixed timestamps and modes), so an unchanged function
+keeps its key and CloudFormation leaves it alone. Requirements are installed with
+`pip install --platform manylinux2014_<arch> --only-binary=:all: --python-version <runtime>
+--target ...` and cached under `<out>/.vendor/` by what was asked, so a rebuild is offline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from importlib import metadata
+from pathlib import Path
+
+import cirrostratus
+from cirrostratus.aws.build.functions import LambdaSpec
+from cirrostratus.aws.build.model import BuildError
+from cirrostratus.project import Project
+
+MB = 1024 * 1024
+#: Lambda's limits for a zip deployment package (tests lower them)
+LIMITS = {"zipped": 50 * MB, "unzipped": 250 * MB}
+#: in the Lambda Python runtime already; vendoring them only costs size
+PROVIDED = {"boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six"}
+_SKIP_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".git"}
+_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def requirements(project: Project, spec: LambdaSpec) -> list[str]:
+    """What to vendor: the runtime library's own dependencies for the builtins; for user code
+    `lambda.pythonRequirements.include`, cirrus.yml's `custom.pythonRequirements.include` and
+    the folder's requirements.txt (Cirrus's union, sorted, de-duplicated)."""
+    if spec.builtin:
+        return runtime_requirements()
+    found = set(spec.component.python_requirements)
+    custom = project.config.get("custom")
+    python = custom.get("pythonRequirements") if isinstance(custom, dict) else None
+    include = python.get("include") if isinstance(python, dict) else None
+    found |= {str(r) for r in include} if isinstance(include, list) else set()
+    file = spec.component.directory / "requirements.txt"
+    if file.is_file():
+        for line in file.read_text(encoding="utf-8").splitlines():
+            line = line.split("#", 1)[0].strip()
+            if line and not line.startswith("-"):
+                found.add(line)
+    return sorted(r for r in found if _name(r) not in PROVIDED)
+
+
+def runtime_requirements() -> list[str]:
+    """cirrostratus's own dependencies (no extras), minus what Lambda provides."""
+    try:
+        listed = metadata.requires("cirrostratus") or []
+    except metadata.PackageNotFoundError:
+        listed = []
+    return sorted(
+        r.split(";")[0].strip() for r in listed if "extra ==" not in r and _name(r) not in PROVIDED
+    )
+
+
+def _name(requirement: str) -> str:
+    match = re.match(r"\s*([A-Za-z0-9_.-]+)", requirement)
+    return (match.group(1) if match else requirement).lower().replace("_", "-")
+
+
+def vendor(reqs: list[str], *, architecture: str, python: str, cache: Path) -> Path | None:
+    """A folder holding `reqs` installed for Lambda, reused when asked again."""
+    if not reqs:
+        return None
+    platform = "manylinux2014_aarch64" if architecture == "arm64" else "manylinux2014_x86_64"
+    version = python.removeprefix("python")
+    digest = hashlib.sha256("\n".join([platform, version, *reqs]).encode()).hexdigest()[:16]
+    target = cache / digest
+    if (target / ".complete").is_file():
+        return target
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    command = [
+        sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+        "--no-compile", "--platform", platform, "--only-binary=:all:",
+        "--python-version", version, "--implementation", "cp",
+        "--target", str(target), *reqs,
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        shutil.rmtree(target, ignore_errors=True)
+        detail = (result.stderr or result.stdout).strip().splitlines()
+        raise BuildError(
+            f"pip could not install {', '.join(reqs)} for Lambda ({platform}, Python {version}): "
+            f"{detail[-1] if detail else 'no output'}; check the names, that binary wheels exist "
+            "for that platform, and the network (or PIP_FIND_LINKS for local wheels)"
+        )
+    (target / ".complete").write_text("\n".join(reqs), encoding="utf-8")
+    return target
+
+
+def _files(root: Path, prefix: str = "", skip: tuple[str, ...] = ()) -> Iterator[tuple[str, Path]]:
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if not path.is_file() or _SKIP_PARTS & set(rel.parts) or path.suffix == ".pyc":
+            continue
+        if rel.as_posix() in skip or rel.parts[0] == ".complete":
+            continue
+        yield prefix + rel.as_posix(), path
+
+
+def contents(spec: LambdaSpec, vendored: Path | None) -> dict[str, Path]:
+    """Archive name → file. Code wins over a vendored file of the same name."""
+    entries: dict[str, Path] = {}
+    if vendored is not None:
+        entries.update(_files(vendored))
+    if spec.builtin:
+        library = Path(cirrostratus.__file__).resolve().parent
+        entries.update(_files(library, "cirrostratus/"))
+    else:
+        entries.update(_files(spec.component.directory, skip=("definition.yml",)))
+    return entries
+
+
+def write_zip(entries: dict[str, Path], path: Path) -> tuple[bytes, int]:
+    """A reproducible zip of `entries`; returns its bytes and the unzipped size."""
+    buffer = io.BytesIO()
+    unzipped = 0
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        for name in sorted(entries):
+            source = entries[name]
+            info = zipfile.ZipInfo(name, date_time=_EPOCH)
+            mode = 0o755 if os.access(source, os.X_OK) else 0o644
+            info.external_attr = (0o100000 | mode) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            data = source.read_bytes()
+            unzipped += len(data)
+            archive.writestr(info, data)
+    data = buffer.getvalue()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return data, unzipped
+
+
+def check_limits(name: str, file: str, zipped: int, unzipped: int) -> None:
+    """Lambda refuses bigger packages; say so now, with the way out."""
+    for kind, size in (("zipped", zipped), ("unzipped", unzipped)):
+        if size > LIMITS[kind]:
+            raise BuildError(
+                f"{file}: the lambda package of '{name}' is {size / MB:.1f} MB {kind}, over "
+                f"Lambda's {LIMITS[kind] / MB:.0f} MB limit; run it on AWS Batch instead "
+                f"(a batch: section, see `cirro create task -t batch`), or trim "
+                "lambda.pythonRequirements"
+            )
+
+
+def package(
+    project: Project,
+    spec: LambdaSpec,
+    *,
+    stage: str,
+    out: Path,
+    runtime: str,
+    vendor_requirements: bool,
+) -> tuple[str, Path]:
+    """Build one zip; returns its S3 key and local path."""
+    vendored = None
+    if vendor_requirements:
+        vendored = vendor(
+            requirements(project, spec),
+            architecture=spec.architecture,
+            python=runtime,
+            cache=out / ".vendor",
+        )
+    folder = out / "packages"
+    scratch = folder / f".{spec.name}.zip.tmp"
+    data, unzipped = write_zip(contents(spec, vendored), scratch)
+    check_limits(spec.name, project.display(spec.component.definition_file), len(data), unzipped)
+    digest = hashlib.sha256(data).hexdigest()[:12]
+    final = folder / f"{spec.name}-{digest}.zip"
+    for stale in folder.glob(f"{spec.name}-*.zip"):
+        if stale != final and re.fullmatch(
+            rf"{re.escape(spec.name)}-[0-9a-f]{{12}}\.zip", stale.name
+        ):
+            stale.unlink()
+    scratch.replace(final)
+    return f"cirro/{stage}/{spec.name}-{digest}.zip", final
