@@ -4,6 +4,9 @@ status change → the record in Cirrus's schema, chaining and notifications."""
 from __future__ import annotations
 
 import json
+import time
+import urllib.request
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,6 +14,8 @@ import pytest
 from cirrostratus.aws.handlers import env, update_state
 from cirrostratus.aws.handlers import process as process_handler
 from cirrostratus.payload import Payload
+
+ROLE = "arn:aws:iam::123456789012:role/stepfunctions"
 
 
 class FailingFor:
@@ -121,46 +126,57 @@ def test_succeeded_completes_the_record_and_chains_the_next_payload(
     assert not again["applied"] and deployment.queued() == []
 
 
-def test_failed_reads_the_error_classifies_and_announces(
-    deployment: Any, make_payload: Any, monkeypatch: pytest.MonkeyPatch
+@pytest.fixture
+def executing(moto_url: str) -> Iterator[None]:
+    """moto runs state machines (its ASL interpreter) while the test runs."""
+
+    def config(on: bool) -> None:
+        body = json.dumps({"stepfunctions": {"execute_state_machine": on}}).encode()
+        request = urllib.request.Request(f"{moto_url}/moto-api/config", body, method="POST")
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            answer.read()
+
+    config(True)
+    try:
+        yield
+    finally:
+        config(False)
+
+
+def test_failed_reads_the_error_from_the_history_classifies_and_announces(
+    deployment: Any, make_payload: Any, executing: None
 ) -> None:
-    data = make_payload(item="bad")
-    arn = _started(deployment, data)
-    history = [
-        {"type": "ExecutionFailed", "executionFailedEventDetails": {"error": "States.Runtime"}},
-        {
-            "type": "FailStateEntered",
-            "stateEnteredEventDetails": {
-                "name": "failure",
-                "input": json.dumps(
-                    {
-                        **data,
-                        "error": {
-                            "Error": "stactask.exceptions.InvalidInput",
-                            "Cause": json.dumps({"errorMessage": "no assets"}),
-                        },
-                    }
-                ),
-            },
+    # Cirrus's recommended shape: the error caught into $.error, then a Fail state
+    sfn = deployment.client("stepfunctions")
+    error = {
+        "Error": "stactask.exceptions.InvalidInput",
+        "Cause": json.dumps({"errorMessage": "no assets"}),
+    }
+    definition = {
+        "StartAt": "task",
+        "States": {
+            "task": {"Type": "Pass", "Result": error, "ResultPath": "$.error", "Next": "failure"},
+            "failure": {"Type": "Fail"},
         },
-    ]
-    seen = []
-
-    def fake_history(client: Any, execution_arn: str) -> Any:
-        seen.append(execution_arn)
-        return update_state.error_from_history(history)
-
-    monkeypatch.setattr(update_state, "read_error", fake_history)
+    }
+    name = deployment.base_arn.split(":stateMachine:")[1] + "wfbad"
+    sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=ROLE)
+    data = make_payload(workflow="wfbad", item="bad")
+    arn = _started(deployment, data)
+    for _ in range(100):
+        if sfn.describe_execution(executionArn=arn)["status"] != "RUNNING":
+            break
+        time.sleep(0.05)
+    assert sfn.describe_execution(executionArn=arn)["status"] == "FAILED"
     (result,) = update_state.lambda_handler(status_event(deployment, arn, "FAILED", data), None)
-    assert seen == [arn]
     assert result["state"] == "INVALID"
     assert result["error"] == "stactask.exceptions.InvalidInput: no assets"
-    raw = raw_record(deployment, "c1_wf1", "bad")
+    raw = raw_record(deployment, "c1_wfbad", "bad")
     assert raw["state_updated"].startswith("INVALID_") and raw["last_error"] == result["error"]
     (note,) = deployment.received("invalid")
-    assert json.loads(note["Message"])["payload_id"] == "c1/workflow-wf1/bad"
+    assert json.loads(note["Message"])["payload_id"] == "c1/workflow-wfbad/bad"
     assert note["MessageAttributes"]["error"]["Value"] == result["error"]
-    assert note["MessageAttributes"]["workflow"]["Value"] == "wf1"
+    assert note["MessageAttributes"]["workflow"]["Value"] == "wfbad"
     assert deployment.received("failed") == []
 
 
