@@ -21,6 +21,13 @@ logger = logging.getLogger(__name__)
 CONNECT_TIMEOUT_S = 10.0
 RECONNECT_POLL_S = 0.5
 WATCH_S = 1.0
+CLUSTER_CONFIG = {
+    # a task whose worker dies fails (Runtime.ExitError / Host EC2 terminated) instead of
+    # being rerun elsewhere by Dask: the workflow's Retry decides, as on AWS
+    "distributed.scheduler.allowed-failures": 0,
+    # the workers' statistical profiler samples every 10 ms: CPU a CPU-bound task needs
+    "distributed.worker.profile.enabled": False,
+}
 
 
 class ClusterUnavailable(Exception):
@@ -95,7 +102,7 @@ class Cluster:
         if self.options.scheduler is None:
             workers = self.options.workers or os.cpu_count() or 1
             dashboard = ":0" if importlib.util.find_spec("bokeh") else None
-            with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+            with dask.config.set(CLUSTER_CONFIG):
                 self.local = await cluster_cls(
                     n_workers=workers,
                     threads_per_worker=1,

@@ -1,7 +1,8 @@
 """The worker side of the Dask executor: run one invocation with the local runtime.
 
-A Dask worker process keeps one `_Host`: an asyncio loop on its own thread, a `LambdaPool`
-per engine session (so a task's module is imported once per worker process and stays warm,
+The functions are coroutines, so Dask runs them on the worker's own event loop (no thread
+hop per invocation). A Dask worker process keeps one `_Host`: a `LambdaPool` per engine
+session (so a task's module is imported once per worker process and stays warm,
 in the runtime's own worker subprocess, with the task's environment, timeout, memory limit,
 working directory and log capture) and a `BatchRunner` per project (a fresh process per job,
 as locally). Nothing is written to this machine's logs for Lambda invocations: the records
@@ -60,23 +61,14 @@ class _Collector(LogSink):
 
 
 class _Host:
-    """Per worker process: the loop thread, the warm pools, the batch runners."""
+    """Per worker process: the warm pools and the batch runners."""
 
     def __init__(self, max_workers: int) -> None:
         self.max_workers = max_workers
-        self.loop = asyncio.new_event_loop()
-        # the loop's thread lives as long as the process: the runtime's workers are started
-        # with PR_SET_PDEATHSIG, which fires when the *thread* that forked them ends
-        self.thread = threading.Thread(target=self.loop.run_forever, name="cirro-runtime")
-        self.thread.daemon = True
-        self.thread.start()
         self.pools: dict[str, tuple[Any, dict[str, LambdaSpec], _Collector]] = {}
         self.used: dict[str, float] = {}
         self.running: set[str] = set()
         self.batch: dict[tuple[str, Locations], Any] = {}
-
-    def call(self, coro: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
 
     async def invoke(
         self, session: str, spec: LambdaSpec, event: Any, request_id: str, execution_id: str | None
@@ -149,15 +141,14 @@ def _worker_threads() -> int:
         return 1
 
 
-def run_lambda(
+async def run_lambda(
     session: str, spec: LambdaSpec, event: Any, request_id: str, execution_id: str | None
 ) -> Outcome:
     """A Dask task: one Lambda invocation in this worker's warm pool."""
-    host = _host()
-    return host.call(host.invoke(session, spec, event, request_id, execution_id))  # type: ignore[no-any-return]
+    return await _host().invoke(session, spec, event, request_id, execution_id)
 
 
-def run_batch(root: str, locations: Locations, params: Mapping[str, Any]) -> Outcome:
+async def run_batch(root: str, locations: Locations, params: Mapping[str, Any]) -> Outcome:
     """A Dask task: one `batch:submitJob.sync` job, run as the local Batch runner runs it.
 
     The job's log streams come back with the answer, so an engine on another machine can
@@ -168,7 +159,7 @@ def run_batch(root: str, locations: Locations, params: Mapping[str, Any]) -> Out
     host = _host()
     runner = host.batch_runner(root, locations)
     try:
-        job = host.call(runner.submit_job(params))
+        job = await runner.submit_job(params)
         return ("ok", job, _job_logs(runner.logs_dir, job))
     except TaskFailed as exc:
         import orjson
