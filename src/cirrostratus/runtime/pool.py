@@ -40,6 +40,7 @@ from cirrostratus.runtime.errors import (
     runtime_failure,
 )
 from cirrostratus.runtime.logs import LogSink
+from cirrostratus.runtime.peaks import PeakMemory
 from cirrostratus.runtime.process import INIT_TIMEOUT_S, Request, Worker, rss_mb
 from cirrostratus.runtime.protocol import encode
 from cirrostratus.runtime.spec import LambdaSpec
@@ -159,6 +160,7 @@ class _FunctionPool:
                             f"the function's memorySize ({spec.memory_mb} MB); the worker was killed",
                         )
             elif now - w.last_used > self.pool.idle_timeout:
+                self.pool.peaks.note(spec.name, w.pid)
                 w.stop()
 
 
@@ -194,6 +196,7 @@ class LambdaPool:
             specs.get if isinstance(specs, Mapping) else specs
         )
         self.sink = LogSink(logs_dir)
+        self.peaks = PeakMemory(logs_dir)  # for `cirro show tasks --fit`
         self.max_workers = max_workers or max(2, (os.cpu_count() or 1) * 2)
         self.depth = max(1, depth)
         self.max_queue = max_queue
@@ -375,6 +378,7 @@ class LambdaPool:
         for fp in self._pools.values():
             while fp.pending:
                 fp.pending.popleft().fail(runtime_failure(EXIT_ERROR, "the lambda pool closed"))
+        self.peaks.note_all(w for w in workers if w.alive)
         for w in workers:
             w.stop()
         if self._tasks:
@@ -392,3 +396,4 @@ class LambdaPool:
         for w in stuck:
             w._finish()
         self.sink.flush()
+        self.peaks.save()
