@@ -99,9 +99,14 @@ def _component_command(group: str) -> click.Command:
     @click.argument("file", required=False, type=click.Choice(files))
     @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
     @click.pass_context
-    def command(ctx: click.Context, name: str | None, file: str | None, as_json: bool) -> None:
+    def command(
+        ctx: click.Context, name: str | None, file: str | None, as_json: bool, fit: bool = False
+    ) -> None:
         project = load_project(ctx, required=False)
         items: dict[str, Any] = project.group(group)
+        if fit:
+            _show_fit(ctx, project, name, as_json)
+            return
         if name is None:
             if as_json:
                 _echo_json([c.to_dict() for c in items.values()])
@@ -120,7 +125,48 @@ def _component_command(group: str) -> click.Command:
         else:
             _show_details(project, item)
 
+    if group == "tasks":
+        command.params.append(
+            click.Option(
+                ["--fit"],
+                is_flag=True,
+                help="Lambda or Batch? Package size, and duration and peak memory of local runs.",
+            )
+        )
     return command
+
+
+def _show_fit(ctx: click.Context, project: Project, name: str | None, as_json: bool) -> None:
+    """`show tasks --fit`: each task against Lambda's limits (aws/build/fit.py)."""
+    from cirrostratus.aws.build.fit import fit_tasks
+    from cirrostratus.storage.locations import Locations
+
+    root = project.root or Path.cwd()
+    fits = fit_tasks(
+        project,
+        state_root=Locations.for_project(root).root,
+        build_dir=root / ".cirro" / "build",
+    )
+    if name is not None:
+        fits = [f for f in fits if f.task == name]
+        if not fits:
+            raise CliError(f"no task named {name!r} (known: {', '.join(sorted(project.tasks))})")
+    if as_json:
+        _echo_json([f.to_dict() for f in fits])
+        return
+    for f in fits:
+        size = "?" if f.package_bytes is None else f"{f.package_bytes / 1048576:.1f} MB"
+        took = "-" if f.max_seconds is None else f"{f.max_seconds:.2f} s"
+        peak = "-" if f.peak_mb is None else f"{f.peak_mb:.0f} MB"
+        verdict = {True: "fits Lambda", False: "does not fit Lambda", None: "not measured"}
+        color = {"lambda": "green", "batch": "yellow", "unknown": None}[f.use]
+        click.echo(
+            f"{f.task} ({', '.join(f.kinds) or 'disabled'}): package {size} ({f.package_note}), "
+            f"{f.runs} run(s), max {took}, peak {peak}: "
+            + click.style(f"{verdict[f.fits_lambda]}, use {f.use}", fg=color)
+        )
+        for reason in f.reasons:
+            click.echo(f"    {reason}")
 
 
 def _file_path(item: Component | Workflow, file: str) -> Path | None:

@@ -9,7 +9,14 @@ from typing import Any
 from cirrostratus.aws.build import names
 from cirrostratus.aws.build.core import project_sections, provider_environment, renames_for
 from cirrostratus.aws.build.defaults import add_missing_defaults
-from cirrostratus.aws.build.functions import function_resources, lambda_specs, runtime
+from cirrostratus.aws.build.functions import (
+    DEFAULT_RUNTIME,
+    LambdaSpec,
+    function_resources,
+    lambda_specs,
+    runtime,
+    wanted_runtime,
+)
 from cirrostratus.aws.build.model import BuildError, BuildResult
 from cirrostratus.aws.build.outputs import stack_outputs
 from cirrostratus.aws.build.package import package
@@ -58,7 +65,7 @@ def build_project(
             spec,
             stage=stage,
             out=out,
-            runtime=runtime(project, spec, []),
+            runtime=runtime(project, spec),
             vendor_requirements=vendor,
         )
         packages[key] = path
@@ -74,6 +81,7 @@ def build_project(
         )
         _add(resources, generated, project.display(spec.component.definition_file))
         function_ids[spec.name] = names.function_id(spec.name)
+    _runtime_warnings(project, specs, warnings)
     workflows: dict[str, str] = {}
     for workflow in project.workflows.values():
         if not workflow.enabled:
@@ -114,6 +122,20 @@ def build_project(
         region=region,
         warnings=warnings,
     )
+
+
+def _runtime_warnings(project: Project, specs: list[LambdaSpec], warnings: list[str]) -> None:
+    """One line per runtime moved up (cirrus.yml's python3.9 would otherwise warn per function)."""
+    moved: dict[str, list[str]] = {}
+    for spec in specs:
+        wanted = wanted_runtime(project, spec)
+        if wanted and not spec.builtin and runtime(project, spec) != wanted:
+            moved.setdefault(wanted, []).append(spec.name)
+    for wanted, which in moved.items():
+        warnings.append(
+            f"runtime {wanted} (provider.runtime or lambda.runtime) is not one Lambda accepts "
+            f"for new functions; built {', '.join(which)} for {DEFAULT_RUNTIME}"
+        )
 
 
 def _add(resources: dict[str, Any], generated: dict[str, Any], source: str) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from cirrostratus.aws.build import names
+from cirrostratus.aws.build import iam, names
 from cirrostratus.aws.build.model import BuildError
 from cirrostratus.aws.build.resolve import Resolver, hash_to_sub
 from cirrostratus.project import Project
@@ -82,6 +82,7 @@ def project_sections(
     """Every CloudFormation section of the project, ready for the template."""
     keep_timestream = event_db(project) == "timestream"
     sections: dict[str, dict[str, Any]] = {}
+    job_roles: dict[str, Any] = {}
     for section, objects in project.cloudformation.items():
         out = sections.setdefault(section, {})
         for logical_id, resource in objects.items():
@@ -90,13 +91,57 @@ def project_sections(
             body = copy.deepcopy(resource.body)
             if section == "Resources" and resource.type == "AWS::Batch::JobDefinition":
                 body = _job_definition(project, resource.task, body, provider_env)
+                role = _job_role(project, resource.task, body)
+                if role is not None:
+                    job_roles[role[0]] = prepare(role[1], resolver, renames)
             body = prepare(body, resolver, renames)
             if section == "Resources" and resource.type == "AWS::Batch::ComputeEnvironment":
                 _compute_environment(body, resource.file, logical_id)
             out[renames.get(logical_id, logical_id)] = body
+    resources = sections.setdefault("Resources", {})
+    for logical_id, role in job_roles.items():
+        if logical_id in resources:
+            raise BuildError(
+                f"cirro build gives batch tasks without a JobRoleArn the role {logical_id!r}, "
+                "which cloudformation/ already declares: set JobRoleArn to it, or rename it"
+            )
+        resources[logical_id] = role
     if not keep_timestream:
-        sections.setdefault("Resources", {})[EVENTS_TABLE_ID] = events_table()
+        resources[EVENTS_TABLE_ID] = events_table()
     return sections
+
+
+def job_role_id(task: str) -> str:
+    return f"{names.normalize(task)}TaskJobRole"
+
+
+def _job_role(project: Project, task_name: str | None, body: Any) -> tuple[str, Any] | None:
+    """A job role for a task's job definition that has none (Cirrus: the instance's role).
+
+    Its statements: Cirrus's job role (buckets, secrets) plus the task's own
+    `iamRoleStatements` (top level and `lambda.`), so a Batch task gets a role of its own.
+    """
+    task = project.tasks.get(task_name) if task_name else None
+    container = (
+        body.get("Properties", {}).get("ContainerProperties") if isinstance(body, dict) else None
+    )
+    if task is None or not isinstance(container, dict) or container.get("JobRoleArn"):
+        return None
+    logical_id = job_role_id(task.name)
+    container["JobRoleArn"] = {"Fn::GetAtt": [logical_id, "Arn"]}
+    own = [
+        s
+        for field in (
+            task.definition.get("iamRoleStatements"),
+            task.lambda_config.get("iamRoleStatements"),
+        )
+        if isinstance(field, list)
+        for s in field
+        if isinstance(s, dict)
+    ]
+    return logical_id, iam.service_role(
+        "ecs-tasks.amazonaws.com", [*iam.job_role_statements(), *own]
+    )
 
 
 def events_table() -> dict[str, Any]:

@@ -96,21 +96,24 @@ def function_name(project: Project, stage: str, name: str) -> str:
     return f"{project.service}-{stage}-{name}"
 
 
-def runtime(project: Project, spec: LambdaSpec, warnings: list[str]) -> str:
-    """The runtime: the component's or provider's, moved up to one Lambda still accepts."""
+def wanted_runtime(project: Project, spec: LambdaSpec) -> str | None:
+    """The runtime the component or cirrus.yml's provider asks for, if any."""
     provider = project.config.get("provider")
     wanted = spec.component.lambda_config.get("runtime") or (
         provider.get("runtime") if isinstance(provider, dict) else None
     )
-    if spec.builtin or not wanted:
+    return str(wanted) if wanted else None
+
+
+def runtime(project: Project, spec: LambdaSpec) -> str:
+    """The runtime: as asked when Lambda still accepts it, else DEFAULT_RUNTIME.
+
+    Builtins always get DEFAULT_RUNTIME: our handlers need Python 3.11 or later.
+    """
+    wanted = wanted_runtime(project, spec)
+    if spec.builtin or not wanted or wanted not in SUPPORTED_RUNTIMES:
         return DEFAULT_RUNTIME
-    if wanted in SUPPORTED_RUNTIMES:
-        return str(wanted)
-    warnings.append(
-        f"{spec.name}: runtime {wanted} is not one Lambda accepts for new functions "
-        f"(or our handlers need); built for {DEFAULT_RUNTIME}"
-    )
-    return DEFAULT_RUNTIME
+    return wanted
 
 
 def function_resources(
@@ -159,7 +162,7 @@ def function_resources(
     props: dict[str, Any] = {
         "FunctionName": fname,
         "Handler": spec.handler,
-        "Runtime": runtime(project, spec, warnings),
+        "Runtime": runtime(project, spec),
         "Code": {"S3Bucket": {"Ref": "DeploymentBucket"}, "S3Key": key},
         "MemorySize": component.memory_size,
         "Timeout": component.timeout,
