@@ -1,7 +1,8 @@
 """`cirro clean`: remove what was built or kept for a project, and nothing else.
 
 Cirrus's `cirrus clean` empties `.cirrus/build/` (what `cirrus build` wrote); `cirro clean`
-does the same, since the folder is the same project's. With `--local-state` it also removes
+does the same, since the folder is the same project's, and removes `.cirro/build/`, what
+`cirro build` wrote (templates, zips, vendored requirements). With `--local-state` it also removes
 `.cirro/`, everything cirro keeps for the project (state, intake, stored payloads, published
 data, logs), after a confirmation or `--yes`, and never while an engine holds the project's
 `.cirro/engine.lock`: the lock is held while deleting, so no engine can start halfway.
@@ -25,6 +26,7 @@ from cirrostratus.cli.errors import CliError
 from cirrostratus.cli.show import project_root
 
 BUILD_DIR = Path(".cirrus") / "build"
+CIRRO_BUILD_DIR = Path(".cirro") / "build"  # cirro build's output
 STATE_DIR = ".cirro"
 
 
@@ -37,7 +39,8 @@ STATE_DIR = ".cirro"
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before removing .cirro/.")
 @click.pass_context
 def clean(ctx: click.Context, local_state: bool, yes: bool) -> None:
-    """Empty Cirrus's .cirrus/build/ and, with --local-state, remove .cirro/."""
+    """Empty Cirrus's .cirrus/build/, remove cirro build's .cirro/build/ and, with
+    --local-state, all of .cirro/."""
     root = project_root(ctx, required=True)
     assert root is not None
     root = root.resolve()
@@ -50,6 +53,8 @@ def clean(ctx: click.Context, local_state: bool, yes: bool) -> None:
         )
     else:
         click.echo(f"{root / BUILD_DIR}: nothing to remove")
+    if state is None:  # --local-state removes .cirro/ whole, cirro build's output with it
+        _remove_cirro_build(root)
     if state is not None:
         _remove_local_state(state)
     elif local_state:
@@ -83,6 +88,20 @@ def _empty_build_dir(root: Path) -> int:
         _remove(entry)
         count += 1
     return count
+
+
+def _remove_cirro_build(root: Path) -> None:
+    """`cirro build`'s output (.cirro/build/: templates, zips, the vendored requirements)."""
+    build = root / CIRRO_BUILD_DIR
+    if not build.exists() and not build.is_symlink():
+        return
+    _inside(build.parent, root)
+    build = _inside(build, root)
+    try:
+        shutil.rmtree(build)
+    except OSError as exc:
+        raise CliError(f"could not remove all of {build}: {exc}") from None
+    click.echo(f"removed {build} (cirro build's output)")
 
 
 def _remove(entry: Path) -> None:
