@@ -128,7 +128,8 @@ def test_succeeded_completes_the_record_and_chains_the_next_payload(
 
 @pytest.fixture
 def executing(moto_url: str) -> Iterator[None]:
-    """moto runs state machines (its ASL interpreter) while the test runs."""
+    """moto runs state machines (its ASL interpreter) while the test runs. Its executing
+    backend keeps its own state machines: request this before `deployment`."""
 
     def config(on: bool) -> None:
         body = json.dumps({"stepfunctions": {"execute_state_machine": on}}).encode()
@@ -144,7 +145,7 @@ def executing(moto_url: str) -> Iterator[None]:
 
 
 def test_failed_reads_the_error_from_the_history_classifies_and_announces(
-    deployment: Any, make_payload: Any, executing: None
+    executing: None, deployment: Any, make_payload: Any
 ) -> None:
     # Cirrus's recommended shape: the error caught into $.error, then a Fail state
     sfn = deployment.client("stepfunctions")
@@ -197,3 +198,45 @@ def test_timed_out_and_unknown_events(deployment: Any, make_payload: Any) -> Non
     assert len(deployment.received("failed")) == 1
     with pytest.raises(ValueError, match="Unknown event"):
         update_state.lambda_handler({"detail": {}}, None)
+
+
+def test_a_payload_through_the_queue_to_a_completed_record(
+    executing: None, deployment: Any, make_payload: Any
+) -> None:
+    """SQS message → process → Step Functions runs it → its status change → COMPLETED."""
+    sqs, sfn = deployment.client("sqs"), deployment.client("stepfunctions")
+    sqs.send_message(QueueUrl=deployment.queue, MessageBody=json.dumps(make_payload(item="e2e")))
+    got = sqs.receive_message(QueueUrl=deployment.queue, AttributeNames=["All"])["Messages"]
+    records = [
+        {
+            "messageId": m["MessageId"],
+            "receiptHandle": m["ReceiptHandle"],
+            "body": m["Body"],
+            "attributes": m["Attributes"],
+            "eventSource": "aws:sqs",
+        }
+        for m in got
+    ]
+    assert process_handler.lambda_handler({"Records": records}, None) == {"batchItemFailures": []}
+    pid = "c1/workflow-wf1/e2e"
+    rec = env.state_store().get(pid)
+    assert rec is not None and str(rec.state) == "PROCESSING", rec
+    arn = rec.executions[-1].id
+    for _ in range(100):
+        described = sfn.describe_execution(executionArn=arn)
+        if described["status"] != "RUNNING":
+            break
+        time.sleep(0.05)
+    assert described["status"] == "SUCCEEDED"
+    event = status_event(
+        deployment,
+        arn,
+        described["status"],
+        json.loads(described["input"]),
+        output=described["output"],
+    )
+    (result,) = update_state.lambda_handler(event, None)
+    assert result["state"] == "COMPLETED"
+    page = env.state_store().query(collections="c1", workflow="wf1", state="COMPLETED")
+    assert [r.payload_id for r in page.items] == [pid]
+    assert raw_record(deployment, "c1_wf1", "e2e")["executions"] == [arn]
