@@ -83,3 +83,21 @@ def test_a_gpu_task_is_refused_at_once_on_a_cluster_without_gpus(
     assert record.error.startswith("States.TaskFailed")
     assert "GPU=1" in record.error
     assert "no worker declares a GPU resource" in record.error
+
+
+def test_a_batch_job_whose_worker_is_lost_fails_as_a_terminated_host_then_retries(
+    cluster: Any, project: Path
+) -> None:
+    wait_for_workers(cluster)
+    report, _ = run_on_cluster(cluster.scheduler_address, project, [make_payload("batch-killer")])
+
+    (record,) = report.records.values()
+    assert record.state == "COMPLETED", record.error
+    assert (project / ".cirro" / "batch-killed").exists()
+    logs = [
+        p.read_text() for p in (project / ".cirro" / "logs" / "batch").rglob("*") if p.is_file()
+    ]
+    terminated = [text for text in logs if "Host EC2 (instance tcp://" in text]
+    assert len(terminated) == 1 and terminated[0].rstrip().endswith(") terminated.")
+    assert any("second attempt done" in text for text in logs)
+    wait_for_workers(cluster)
