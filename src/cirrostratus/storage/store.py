@@ -170,6 +170,11 @@ def read_url(url: str) -> bytes:
     elif "://" not in url:
         path = Path(url)
     else:
+        if url.startswith("s3://"):
+            from cirrostratus.storage import s3
+
+            if not s3.s3fs_available():  # Lambda: boto3 only
+                return s3.read_s3(url)
         import fsspec
 
         try:
@@ -185,10 +190,18 @@ def read_url(url: str) -> bytes:
 
 
 def open_store(location: str | os.PathLike[str]) -> LocalStore | FsspecStore:
-    """A store for a folder path, a file:// URL, or any fsspec URL such as s3://bucket/prefix."""
+    """A store for a folder path, a file:// URL, or any fsspec URL such as s3://bucket/prefix.
+
+    Without s3fs (on Lambda), s3:// gets `storage.s3.S3Store`, on boto3 alone.
+    """
     loc = os.fspath(location)
     if loc.startswith("file://"):
         return LocalStore(url_path(loc))
+    if loc.startswith("s3://"):
+        from cirrostratus.storage import s3
+
+        if not s3.s3fs_available():
+            return s3.S3Store(loc)  # type: ignore[return-value]
     if "://" in loc:
         return FsspecStore(loc)
     return LocalStore(loc)

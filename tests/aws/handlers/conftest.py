@@ -80,6 +80,10 @@ def deployment(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> Deployment:
     import boto3
 
     from cirrostratus.state.dynamodb_schema import create_tables
+    from cirrostratus.storage import s3
+
+    # as on Lambda, which has boto3 but not s3fs: S3 through storage.s3 alone
+    monkeypatch.setattr(s3, "s3fs_available", lambda: False)
 
     for key, value in {
         "AWS_ENDPOINT_URL": moto_url,
