@@ -73,6 +73,13 @@ def _no_reruns(dask_scheduler: Any) -> None:  # runs on the scheduler
     dask_scheduler.allowed_failures = 0
 
 
+def _dashboard_served(dask_scheduler: Any) -> bool:  # runs on the scheduler
+    """Its HTTP server always runs (health, metrics); the dashboard pages need bokeh."""
+    return bool(importlib.util.find_spec("bokeh")) and "dashboard" in (
+        getattr(dask_scheduler, "services", None) or {}
+    )
+
+
 class Cluster:
     """A started client (and the LocalCluster when it is ours)."""
 
@@ -85,7 +92,6 @@ class Cluster:
         self.dashboard: str | None = None
         self.running = 0  # invocations submitted and not yet answered
         self._workers: dict[str, Any] = {}
-        self._services: dict[str, Any] = {}
         self._watcher: asyncio.Task[None] | None = None
         self._lost_said = False
 
@@ -97,7 +103,9 @@ class Cluster:
         cluster_cls: Any = LocalCluster
 
         if self.options.quiet:  # the CLI says what matters itself, in one line each
-            logging.getLogger("distributed").setLevel(logging.CRITICAL)
+            for name in ["distributed", *logging.root.manager.loggerDict]:
+                if name.startswith("distributed"):
+                    logging.getLogger(name).setLevel(logging.CRITICAL)
 
         if self.options.scheduler is None:
             workers = self.options.workers or os.cpu_count() or 1
@@ -130,24 +138,22 @@ class Cluster:
             kind = f"scheduler {self.address}"
         await self.refresh()
         self._watcher = asyncio.get_running_loop().create_task(self._watch())
-        self.dashboard = self._dashboard_link()
+        self.dashboard = await self._dashboard_link()
         where = (
             f"dashboard {self.dashboard}"
             if self.dashboard
-            else "dashboard off (install bokeh>=3.1 to get it)"
+            else "dashboard off (the scheduler needs bokeh>=3.1 for it)"
         )
         self.say(f"dask: {kind}, {self.worker_count()} workers; {where}")
         return self
 
-    def _dashboard_link(self) -> str | None:
-        """The dashboard's address, when the scheduler serves one (it needs bokeh)."""
-        if "dashboard" not in self._services:
-            return None
-        if self.local is not None and not importlib.util.find_spec("bokeh"):
-            return None  # the http server runs, but without bokeh it has no dashboard
+    async def _dashboard_link(self) -> str | None:
+        """The dashboard's address, when the scheduler serves one (it needs bokeh there)."""
         try:
-            link = self.client.dashboard_link
-        except Exception:
+            served = await self.client.run_on_scheduler(_dashboard_served)
+            link = self.client.dashboard_link if served else None
+        except Exception as exc:
+            logger.debug("no dashboard link: %s", exc)
             return None
         return str(link) if link else None
 
@@ -160,7 +166,6 @@ class Cluster:
             logger.debug("could not read the workers: %s", exc)
             return
         self._workers = dict(info.get("workers") or {})
-        self._services = dict(info.get("services") or {})
 
     async def _watch(self) -> None:
         """Keep the worker list fresh (a lost worker, one that joins, a restart)."""
