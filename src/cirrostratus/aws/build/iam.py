@@ -97,6 +97,7 @@ def core_access(name: str, events_table: bool) -> list[dict[str, Any]]:
             s3_rw,
             s3_read_any,
             publish,
+            dynamo_rw,  # set_outputs on the state record, as Cirrus's publish does
             _allow(
                 ["secretsmanager:GetSecretValue"],
                 [
