@@ -6,7 +6,8 @@ the dead-letter queue once it has been received too often. What SQS cannot do, t
 `release_all` cannot find in-flight messages (it returns 0: their visibility timeout frees
 them), and a released message's error is not kept (SQS has nowhere to keep it). Dead letters
 are listed by receiving them with a short visibility timeout and making them visible again.
-The dead-letter queue is the one in the RedrivePolicy unless `dead_letter_url` is given.
+The dead-letter queue is the one in the RedrivePolicy (its URL built beside the queue's, so
+no GetQueueUrl permission is needed) unless `dead_letter_url` is given.
 """
 
 from __future__ import annotations
@@ -50,6 +51,20 @@ def _delay(delay: float) -> int:
     return max(0, min(_MAX_DELAY, round(delay)))
 
 
+def queue_url_of(arn: str, beside: str) -> str:
+    """The URL of queue `arn`, on the same endpoint as queue URL `beside`.
+
+    Built rather than asked for (GetQueueUrl), so a role allowed only to send to the
+    dead-letter queue can still find it: SQS URLs are `<endpoint>/<account>/<name>`.
+    """
+    parts = arn.split(":")
+    if len(parts) != 6 or parts[2] != "sqs":
+        raise IntakeError(f"{arn!r} is not an SQS queue ARN")
+    scheme, _, rest = beside.partition("://")
+    host = rest.split("/", 1)[0]
+    return f"{scheme}://{host}/{parts[4]}/{parts[5]}"
+
+
 class SqsIntakeQueue:
     """An IntakeQueue over one SQS queue (and its dead-letter queue)."""
 
@@ -81,8 +96,7 @@ class SqsIntakeQueue:
             policy = attrs.get("RedrivePolicy")
             if policy:
                 arn = str(orjson.loads(policy)["deadLetterTargetArn"])
-                name = arn.rsplit(":", 1)[-1]
-                self._dead_letter_url = self.client.get_queue_url(QueueName=name)["QueueUrl"]
+                self._dead_letter_url = queue_url_of(arn, self.url)
         return self._dead_letter_url
 
     def _dlq(self) -> str:

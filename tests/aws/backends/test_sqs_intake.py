@@ -78,3 +78,15 @@ def test_errors_say_what_to_set(aws: Any, unique: str) -> None:
         SqsIntakeQueue(bare).dead_letter({"id": "a"}, "x")
     with pytest.raises(IntakeError, match="UTF-8"):
         SqsIntakeQueue(bare).send(b"\xff\xfe")
+
+
+def test_the_dead_letter_url_is_built_beside_the_queue_url() -> None:
+    from cirrostratus.intake.sqs import queue_url_of
+
+    arn = "arn:aws:sqs:us-west-2:123456789012:stack-dead"
+    beside = "https://sqs.us-west-2.amazonaws.com/123456789012/stack-process"
+    assert (
+        queue_url_of(arn, beside) == "https://sqs.us-west-2.amazonaws.com/123456789012/stack-dead"
+    )
+    with pytest.raises(IntakeError, match="not an SQS queue ARN"):
+        queue_url_of("arn:aws:sns:us-west-2:1:topic", beside)
