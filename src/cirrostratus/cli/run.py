@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from cirrostratus.cli.aws_options import aws_option, start_engine_aws
 from cirrostratus.cli.errors import CliError
 from cirrostratus.cli.executor_options import executor_options
 from cirrostratus.cli.task_env import no_task_envs_option, prepare_or_fail
@@ -281,6 +282,7 @@ def run_engine(
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @no_task_envs_option
 @executor_options
+@aws_option
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -293,6 +295,7 @@ def run(
     executor: str | None = None,
     scheduler: str | None = None,
     dask_workers: int | None = None,
+    aws: str | None = None,
 ) -> None:
     """Run PAYLOADS (files, globs, or - for stdin) through their workflows, here and now.
 
@@ -309,6 +312,7 @@ def run(
     from cirrostratus.cli.executor_options import use_executor
 
     dask_executor = use_executor(engine, executor, scheduler, dask_workers, serving=False)
+    start_engine_aws(ctx, engine, aws, quiet=quiet or as_json)  # `--aws local`: moto
     with Progress(enabled=not quiet and not as_json) as progress:
         if dask_executor is not None:
             from cirrostratus.cli.executor_options import cluster_errors, with_cluster_status

@@ -9,6 +9,7 @@ import signal
 import click
 
 from cirrostratus.cli.api import api_options, start_api
+from cirrostratus.cli.aws_options import aws_option, start_engine_aws
 from cirrostratus.cli.errors import CliError
 from cirrostratus.cli.executor_options import executor_options
 from cirrostratus.cli.local import open_engine
@@ -38,6 +39,7 @@ from cirrostratus.cli.task_env import no_task_envs_option, prepare_or_fail
 )
 @no_task_envs_option
 @executor_options
+@aws_option
 @click.pass_context
 def serve(
     ctx: click.Context,
@@ -50,6 +52,7 @@ def serve(
     executor: str | None = None,
     scheduler: str | None = None,
     dask_workers: int | None = None,
+    aws: str | None = None,
 ) -> None:
     """Run payloads as they arrive (`cirro submit`, chains, reruns) until stopped.
 
@@ -68,6 +71,7 @@ def serve(
     from cirrostratus.cli.executor_options import use_executor
 
     use_executor(engine, executor, scheduler, dask_workers, serving=True)
+    start_engine_aws(ctx, engine, aws)  # `--aws local`: moto, closed when the command ends
     stop = asyncio.Event()
     presses = 0
 

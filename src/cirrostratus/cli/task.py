@@ -18,6 +18,7 @@ from typing import Any
 import click
 import orjson
 
+from cirrostratus.cli.aws_options import aws_option, start_aws
 from cirrostratus.cli.errors import CliError
 from cirrostratus.cli.task_env import TaskEnvError, no_task_envs_option, use_task_envs
 
@@ -60,6 +61,7 @@ def task() -> None:
     help="For a stactask Task class (module:Class): upload assets or not.",
 )
 @no_task_envs_option
+@aws_option
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -71,6 +73,7 @@ def run(
     env: tuple[str, ...],
     upload: bool,
     no_task_envs: bool,
+    aws: str | None = None,
 ) -> None:
     """Run task NAME on PAYLOAD (a JSON file, or - for stdin).
 
@@ -91,6 +94,9 @@ def run(
     )
     locations = Locations.for_project(project.root if project and project.root else None).ensure()
     use_task_envs(no_task_envs)
+    local_aws = start_aws(ctx, project, locations, aws) if project is not None or aws else None
+    if local_aws is not None:  # `--aws local`: the task's boto3 reaches moto
+        locations = local_aws.locations
     work = Path(workdir).absolute() if workdir else None
     # after every usage check, so a refused run prints one line
     assigned = once.assign_payload_id(event)

@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 LOCAL_ACCOUNT = "000000000000"
+FUNCTION_PREFIX = "CIRRO_FUNCTION_PREFIX"
+"""Set (by `--aws local`) to `<service>-<stage>-`: a lambda's AWS_LAMBDA_FUNCTION_NAME is then
+its deployed name, as Cirrus's code expects."""
 
 # what a worker inherits from the parent process: enough to find programs, locales and the
 # user's AWS credentials (a deployed Lambda gets its role's credentials the same way)
@@ -121,8 +124,13 @@ def _default_of(value: str) -> str | None:
     return default.strip().strip("'\"") or None
 
 
-def local_value(value: Any, stack: StackContext) -> str:
-    """One environment value as a local string, or Unresolvable."""
+def local_value(
+    value: Any, stack: StackContext, refs: Mapping[str, Mapping[str, str]] | None = None
+) -> str:
+    """One environment value as a local string, or Unresolvable.
+
+    `refs` answers `!Ref X` / `!GetAtt X.Attr` for resources that exist here (the local AWS
+    of `--aws local` gives a bucket's name, a queue's URL, a topic's ARN)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
@@ -133,11 +141,17 @@ def local_value(value: Any, stack: StackContext) -> str:
         ((key, arg),) = value.items()
         if key == "Ref" and isinstance(arg, str) and arg.startswith("AWS::"):
             return stack.pseudo(arg)
+        if key == "Ref" and isinstance(arg, str) and refs and "Ref" in refs.get(arg, {}):
+            return refs[arg]["Ref"]
+        if key == "Fn::GetAtt" and refs:
+            parts = arg.split(".", 1) if isinstance(arg, str) else [str(a) for a in arg]
+            if len(parts) == 2 and parts[1] in refs.get(parts[0], {}):
+                return refs[parts[0]][parts[1]]
         if key == "Fn::Sub" and isinstance(arg, str):
             return stack.string(arg.replace("${AWS::", "#{AWS::"))
         if key == "Fn::Join" and isinstance(arg, list) and len(arg) == 2:
             sep, parts = arg
-            return str(sep).join(local_value(p, stack) for p in parts)
+            return str(sep).join(local_value(p, stack, refs) for p in parts)
     raise Unresolvable(repr(value))
 
 
@@ -152,12 +166,14 @@ def task_environment(
 
     `raw` is already merged by the project model (provider < component < lambda, or
     provider < task < AWS_* < job definition). Values that cannot mean anything here are
-    dropped; every CIRRUS_* location is replaced by (or added as) the local one.
+    dropped; every CIRRUS_* location is replaced by (or added as) the local one. A `cirrus`
+    mapping with a `refs` attribute (storage.locations.CirrusEnvironment) resolves `!Ref`s.
     """
     env: dict[str, str] = {}
+    refs = getattr(cirrus, "refs", None)
     for key, value in raw.items():
         try:
-            env[str(key)] = local_value(value, stack)
+            env[str(key)] = local_value(value, stack, refs)
         except Unresolvable:
             continue
     env.update(cirrus)

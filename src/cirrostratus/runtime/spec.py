@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from cirrostratus.runtime.env import (
+    FUNCTION_PREFIX,
     LOCAL_ACCOUNT,
     StackContext,
     process_environment,
@@ -50,14 +51,16 @@ class LambdaSpec:
     def worker_environment(self, workdir: Path, log_stream: str) -> dict[str, str]:
         """Exactly what the worker process sees: the task's env plus Lambda's own variables."""
         env = process_environment(self.environment)
+        # `--aws local` names functions as deployed: <service>-<stage>-<name>
+        function_name = self.environment.get(FUNCTION_PREFIX, "") + self.name
         env.update(
             {
                 "AWS_REGION": self.region,
                 "AWS_DEFAULT_REGION": self.region,
-                "AWS_LAMBDA_FUNCTION_NAME": self.name,
+                "AWS_LAMBDA_FUNCTION_NAME": function_name,
                 "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory_mb),
-                "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{self.name}",
+                "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function_name}",
                 "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
                 "AWS_EXECUTION_ENV": f"AWS_Lambda_python{sys.version_info[0]}.{sys.version_info[1]}",
                 "LAMBDA_TASK_ROOT": str(self.directory),

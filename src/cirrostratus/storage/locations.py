@@ -17,6 +17,13 @@ from cirrostratus.storage.keys import file_url
 LOCAL_DIR = ".cirro"
 
 
+class CirrusEnvironment(dict[str, str]):
+    """The CIRRUS_* variables, plus what answers `!Ref X` / `!GetAtt X.Attr` in a task's
+    environment when the project's resources exist here (`--aws local`): `refs[X][attr]`."""
+
+    refs: Mapping[str, Mapping[str, str]] = {}
+
+
 def _as_url(value: str, base: Path) -> str:
     if "://" in value:
         return value.rstrip("/")
@@ -37,6 +44,11 @@ class Locations:
     logs_dir: Path
     notifications_dir: Path
     intake_db: Path
+    aws: Mapping[str, str] | None = None
+    """With `--aws local`: what points task code at the local AWS (bare bucket names, the
+    table, queue URLs, topic ARNs, endpoint, credentials), laid over the CIRRUS_* folders."""
+    aws_refs: Mapping[str, Mapping[str, str]] | None = None
+    """With `--aws local`: each created resource's `Ref` and attributes (see CirrusEnvironment)."""
 
     @classmethod
     def for_project(
@@ -61,13 +73,20 @@ class Locations:
 
     def cirrus_environment(self) -> dict[str, str]:
         """The CIRRUS_* variables a locally running task sees (the local twin of the stack's)."""
-        return {
-            "CIRRUS_DATA_BUCKET": self.data_url,
-            "CIRRUS_PAYLOAD_BUCKET": self.payload_url,
-            "CIRRUS_STATE_DB": str(self.state_db),
-            "CIRRUS_LOG_DIR": str(self.logs_dir),
-            "CIRRO_HOME": str(self.root),
-        }
+        env = CirrusEnvironment(
+            {
+                "CIRRUS_DATA_BUCKET": self.data_url,
+                "CIRRUS_PAYLOAD_BUCKET": self.payload_url,
+                "CIRRUS_STATE_DB": str(self.state_db),
+                "CIRRUS_LOG_DIR": str(self.logs_dir),
+                "CIRRO_HOME": str(self.root),
+            }
+        )
+        if self.aws:
+            env.update(self.aws)
+        if self.aws_refs:
+            env.refs = self.aws_refs
+        return env
 
     def ensure(self) -> Locations:
         """Create the local folders (not the remote ones)."""
