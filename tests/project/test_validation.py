@@ -165,8 +165,9 @@ def test_tasks_that_call_aws_themselves_are_named_with_file_and_line(tmp_path: P
     assert aws["tasks/boto/definition.yml"].severity == "warning"
     assert aws["tasks/boto/definition.yml"].message == (
         "this task calls AWS itself (imports boto3 in tasks/boto/lambda_function.py:3, "
-        "cirrus.lib in tasks/boto/helpers/sns.py:2); it runs here only if its AWS calls "
-        "reach a real or emulated AWS"
+        "cirrus.lib in tasks/boto/helpers/sns.py:2); run it with `--aws local` (or "
+        "`aws: local` under custom.cirro in cirrus.yml), which gives it moto's AWS with the "
+        "project's buckets, table, queues and topics"
     )
     assert "imports cirrus.lib2 in tasks/lib2/lambda_function.py:1)" in (
         aws["tasks/lib2/definition.yml"].message

@@ -141,8 +141,9 @@ def _aws_problems(project: Project, component: Component, file: str) -> list[Pro
             "warning",
             file,
             "",
-            f"this {component.kind} calls AWS itself (imports {where}); it runs here only if "
-            "its AWS calls reach a real or emulated AWS",
+            f"this {component.kind} calls AWS itself (imports {where}); run it with "
+            "`--aws local` (or `aws: local` under custom.cirro in cirrus.yml), which gives it "
+            "moto's AWS with the project's buckets, table, queues and topics",
         )
     ]
 
