@@ -23,7 +23,7 @@ import orjson
 
 from cirrostratus.state import rules
 from cirrostratus.state.dynamodb_client import error_code, make_client
-from cirrostratus.state.dynamodb_events import DynamoEvents, event_items, outbox_item
+from cirrostratus.state.dynamodb_events import DynamoEvents, event_items, outbox_item, outbox_seq
 from cirrostratus.state.dynamodb_items import Item, key_of, update_of
 from cirrostratus.state.dynamodb_reads import DynamoReads, record_of
 from cirrostratus.state.model import (
@@ -154,7 +154,7 @@ class DynamoStateStore(DynamoReads):
             if self.events_table:
                 actions.append({"Put": {"TableName": self.events_table, "Item": item}})
             else:
-                outbox.append(OutboxRow(int(item["sk"]["S"]), pid, kind, topic, body))
+                outbox.append(OutboxRow(outbox_seq(item["sk"]["S"]), pid, kind, topic, body))
         try:
             self.client.transact_write_items(TransactItems=actions)
         except Exception as exc:

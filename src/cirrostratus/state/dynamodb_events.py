@@ -64,12 +64,18 @@ def outbox_item(payload_id: str, kind: str, topic: str, body: bytes) -> Item:
     seq = time.time_ns() // 1000 * 1000 + next(_seq) % 1000
     return {
         "pk": {"S": "outbox"},
-        "sk": {"S": f"{seq:020d}"},
+        # the suffix keeps two Lambdas writing in the same microsecond from colliding
+        "sk": {"S": f"{seq:020d}#{uuid.uuid4().hex[:12]}"},
         "payload_id": {"S": payload_id},
         "kind": {"S": kind},
         "topic": {"S": topic},
         "body": {"B": body},
     }
+
+
+def outbox_seq(sk: str) -> int:
+    """The OutboxRow.seq of an outbox item's sort key (`<seq>#<suffix>`)."""
+    return int(sk.partition("#")[0])
 
 
 class DynamoEvents:
@@ -79,6 +85,7 @@ class DynamoEvents:
         self.client = client
         self.table = table
         self.now = now
+        self._outbox_keys: dict[int, str] = {}  # seq → sk of the rows `outbox` handed out
 
     def _partition(self, pk: str, **extra: Any) -> Iterator[Item]:
         kwargs: dict[str, Any] = {
@@ -166,9 +173,12 @@ class DynamoEvents:
     def outbox(self, limit: int) -> list[OutboxRow]:
         rows = []
         for item in self._partition("outbox", Limit=limit):
+            sk = item["sk"]["S"]
+            seq = outbox_seq(sk)
+            self._outbox_keys[seq] = sk
             rows.append(
                 OutboxRow(
-                    int(item["sk"]["S"]),
+                    seq,
                     item["payload_id"]["S"],
                     item["kind"]["S"],
                     item["topic"]["S"],
@@ -182,9 +192,12 @@ class DynamoEvents:
     def outbox_done(self, seqs: Sequence[int]) -> int:
         done = 0
         for seq in seqs:
+            sk = self._outbox_keys.pop(seq, None)
+            if sk is None:
+                continue  # not handed out by this store: nothing it may delete
             resp = self.client.delete_item(
                 TableName=self.table,
-                Key={"pk": {"S": "outbox"}, "sk": {"S": f"{seq:020d}"}},
+                Key={"pk": {"S": "outbox"}, "sk": {"S": sk}},
                 ReturnValues="ALL_OLD",
             )
             done += 1 if resp.get("Attributes") else 0
