@@ -16,9 +16,10 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cirrostratus.api import models, views
 from cirrostratus.api.backend import ApiBackend, BadRequest, NotFound
@@ -37,7 +38,7 @@ SORT_INDEX = {
 }
 
 
-class OrjsonResponse(Response):
+class OrjsonResponse(JSONResponse):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
@@ -56,7 +57,8 @@ def create_app(backend: ApiBackend, *, max_body: int = DEFAULT_MAX_BODY) -> Fast
         description=(
             "Cirrus's state API routes and shapes, plus submit, rerun, histories, logs, "
             "server-sent events and Prometheus metrics. Write routes need "
-            "`Authorization: Bearer <token>` (CIRRO_API_TOKEN, or the token printed at start)."
+            "`Authorization: Bearer <token>` (CIRRO_API_TOKEN, or the token printed at start). "
+            'Any other path answers Cirrus\'s 400 with the JSON string `"<path> not found"`.'
         ),
         default_response_class=OrjsonResponse,
         docs_url="/docs",
@@ -85,8 +87,8 @@ def create_app(backend: ApiBackend, *, max_body: int = DEFAULT_MAX_BODY) -> Fast
     async def bad_request(request: Request, exc: BadRequest) -> Response:
         return error(400, str(exc))
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> Response:
+    @app.exception_handler(StarletteHTTPException)  # FastAPI's and the router's own 404/405
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         return OrjsonResponse({"error": exc.detail}, exc.status_code, headers=exc.headers)
 
     from cirrostratus.api.routes import add_routes
@@ -208,7 +210,11 @@ def add_payload_routes(app: FastAPI, backend: ApiBackend) -> None:
     @app.get(
         "/{collections:path}/workflow-{workflow}/{itemids:path}/executions",
         tags=["payload"],
-        responses={200: {"model": list[models.Execution]}, 404: {"model": models.Error}},
+        responses={
+            200: {"model": list[models.Execution]},
+            400: {"model": models.Error},
+            404: {"model": models.Error},
+        },
     )
     def executions(collections: str, workflow: str, itemids: str) -> Any:
         """Every execution of the payload with the states it visited and their timings."""
@@ -220,7 +226,11 @@ def add_payload_routes(app: FastAPI, backend: ApiBackend) -> None:
     @app.get(
         "/{collections:path}/workflow-{workflow}/{itemids:path}/history",
         tags=["payload"],
-        responses={200: {"model": models.History}, 404: {"model": models.Error}},
+        responses={
+            200: {"model": models.History},
+            400: {"model": models.Error},
+            404: {"model": models.Error},
+        },
     )
     def history(collections: str, workflow: str, itemids: str) -> Any:
         """The payload's states as spans (from the event log): start, end, seconds, error."""
@@ -238,6 +248,7 @@ def add_payload_routes(app: FastAPI, backend: ApiBackend) -> None:
         response_class=Response,
         responses={
             200: {"content": {"application/x-ndjson": {}}, "description": "JSON lines"},
+            400: {"model": models.Error},
             404: {"model": models.Error},
         },
     )
@@ -261,6 +272,7 @@ def add_payload_routes(app: FastAPI, backend: ApiBackend) -> None:
 
     stored_docs: dict[int | str, dict[str, Any]] = {
         200: {"content": {"application/json": {}}, "description": "the payload"},
+        400: {"model": models.Error},
         404: {"model": models.Error},
     }
 
@@ -287,7 +299,11 @@ def add_payload_routes(app: FastAPI, backend: ApiBackend) -> None:
     @app.get(
         "/{collections:path}/workflow-{workflow}/{itemids:path}",
         tags=["cirrus"],
-        responses={200: {"model": models.Record}, 404: {"model": models.Error}},
+        responses={
+            200: {"model": models.Record},
+            400: {"model": models.Error},
+            404: {"model": models.Error},
+        },
     )
     def payload(collections: str, workflow: str, itemids: str) -> Any:
         """One payload's record, Cirrus's current view (`catid`, `catalog` added)."""
@@ -304,7 +320,7 @@ def add_payload_routes(app: FastAPI, backend: ApiBackend) -> None:
         """Counts per state of one collections/workflow (Cirrus's summary)."""
         return summary(collections, workflow, since, limit)
 
-    @app.get("/{path:path}", tags=["cirrus"], responses={400: {"model": str}})
+    @app.get("/{path:path}", include_in_schema=False)  # described in the API description
     def unknown(path: str, request: Request) -> Any:
         """Anything else: Cirrus's 400 `"<path> not found"`."""
         if path == "ui":
@@ -318,4 +334,8 @@ class _IsPayload(Exception):
 
 
 def _legacy_docs() -> dict[int | str, dict[str, Any]]:
-    return {200: {"model": models.LegacyRecord}, 400: {"model": models.Error}}
+    return {
+        200: {"model": models.LegacyRecord},
+        400: {"description": 'a bad parameter ({"error"}), or Cirrus\'s "<path> not found"'},
+        404: {"model": models.Error},
+    }

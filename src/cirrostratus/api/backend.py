@@ -292,16 +292,27 @@ class ApiBackend:
             raise BadRequest(f"limit={limit} is over {RERUN_MAX}; rerun in smaller steps")
         chosen: list[str] = []
         if payload_ids:
+            from cirrostratus.api.security import payload_id_problem
+
+            for pid in payload_ids:
+                problem = payload_id_problem(pid) or (
+                    None if "/workflow-" in pid else "a payload id has a /workflow- part"
+                )
+                if problem is not None:
+                    raise BadRequest(f"{problem}: {pid[:200]!r}")
             found = self.store.get_many(payload_ids)
             missing = [p for p in payload_ids if p not in found]
             if missing:
                 raise NotFound(f"no payload with id {missing[0]!r}")
             chosen = list(dict.fromkeys(payload_ids))
         elif any(v is not None for v in filters.values()):
-            for record in self._call(self.store.iter_query, **filters, limit=min(limit, 500)):
-                chosen.append(record.payload_id)
-                if len(chosen) >= limit:
-                    break
+            try:
+                for record in self.store.iter_query(**filters, limit=min(limit, 500)):
+                    chosen.append(record.payload_id)
+                    if len(chosen) >= limit:
+                        break
+            except (StateStoreError, ValueError) as exc:
+                raise BadRequest(str(exc)) from None
         else:
             raise BadRequest(
                 "say what to rerun: payload_ids, or at least one of state, workflow, "

@@ -86,7 +86,11 @@ def add_routes(app: FastAPI, backend: ApiBackend, writer: Callable[..., None]) -
         status_code=202,
         dependencies=[Writer],
         response_model=models.Rerun,
-        responses={400: {"model": models.Error}, 401: {"model": models.Error}},
+        responses={
+            400: {"model": models.Error},
+            401: {"model": models.Error},
+            404: {"model": models.Error},
+        },
     )
     def rerun(request_body: models.RerunRequest) -> Any:
         """Queue payloads again from their stored input, with replace: `payload_ids`, or
