@@ -38,6 +38,7 @@ from cirrostratus.state.model import (
 from cirrostratus.state.query import check_sort
 
 _BATCH_GET = 100  # DynamoDB's BatchGetItem limit
+FILTERED_PAGE = 500  # items read per request when a filter drops some of them
 
 
 def record_of(row: rules.Row) -> StateRecord:
@@ -209,7 +210,9 @@ class DynamoReads:
             kwargs["ExclusiveStartKey"] = {k: {"S": v} for k, v in key.items()}
         items: list[Item] = []
         while True:
-            kwargs["Limit"] = max(limit - len(items), 1) + 1
+            wanted = max(limit - len(items), 1) + 1
+            # DynamoDB applies Limit before the filter: read wider pages when filtering
+            kwargs["Limit"] = max(wanted, FILTERED_PAGE) if filters else wanted
             resp = self.client.query(**kwargs)
             items.extend(resp.get("Items", []))
             more = "LastEvaluatedKey" in resp
