@@ -101,3 +101,36 @@ def test_a_batch_job_whose_worker_is_lost_fails_as_a_terminated_host_then_retrie
     assert len(terminated) == 1 and terminated[0].rstrip().endswith(") terminated.")
     assert any("second attempt done" in text for text in logs)
     wait_for_workers(cluster)
+
+
+def test_serve_runs_what_arrives_on_the_cluster(cluster: Any, project: Path) -> None:
+    import asyncio
+
+    from cirrostratus.engine.local import LocalEngine
+    from cirrostratus.executors.dask_cluster import ClusterOptions
+    from cirrostratus.executors.dask_runtime import DaskExecutor
+
+    engine = LocalEngine.open(project)
+    engine.task_runtimes = DaskExecutor(  # type: ignore[attr-defined]
+        ClusterOptions(scheduler=cluster.scheduler_address, say=lambda _t: None)
+    )
+
+    async def scenario() -> dict[str, int]:
+        stop = asyncio.Event()
+        serving = asyncio.ensure_future(engine.serve(stop))
+        engine.submit([make_payload("mixed", "served-1"), make_payload("mixed", "served-2")])
+        outputs = project / ".cirro" / "payloads"
+        for _ in range(600):  # until both outputs are stored (at most a minute)
+            if len(list(outputs.rglob("output.json"))) == 2:
+                break
+            await asyncio.sleep(0.1)
+        stop.set()
+        report = await serving
+        return dict(report.counts())
+
+    try:
+        counts = asyncio.run(scenario())
+    finally:
+        engine.close()
+    assert counts == {"COMPLETED": 2}
+    assert {i["id"] for i in _outputs(project)} == {"served-1", "served-2"}

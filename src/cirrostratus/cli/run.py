@@ -321,7 +321,12 @@ def run(
             try:
                 report = run_engine(engine, source, replace, progress)
             except cluster_errors() as exc:
-                raise CliError(str(exc), 2) from None
+                progress.stop()  # the payloads were queued first: say they wait
+                raise CliError(
+                    f"{exc}; the payloads wait in the intake (`cirro payload state ID` shows "
+                    "them QUEUED); the next `cirro run` or `cirro serve` runs them",
+                    2,
+                ) from None
         else:
             report = run_engine(engine, source, replace, progress)
     if as_json:
