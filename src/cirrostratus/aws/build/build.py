@@ -106,10 +106,16 @@ def build_project(
     add_missing_defaults(sections, warnings)
     sections.setdefault("Outputs", {}).update(stack_outputs(resources, workflows, stage))
     template = _template(sections)
-    left = unresolved(template)
+    left = {
+        f"{section}.{name}: {', '.join(sorted(set(found)))}"
+        for section, objects in template.items()
+        if isinstance(objects, dict)
+        for name, body in objects.items()
+        if (found := unresolved(body))
+    }
     if left:
         raise BuildError(
-            f"unresolved serverless variable(s) {', '.join(sorted(set(left)))}: define them in "
+            f"unresolved serverless variable(s) in {'; '.join(sorted(left))}: define them in "
             "cirrus.yml (self:), the environment (env:), or give a default (${opt:x, 'v'})"
         )
     template_path = out / "template.json"

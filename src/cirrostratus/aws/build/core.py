@@ -48,8 +48,8 @@ def renames_for(project: Project) -> dict[str, str]:
             new = names.resource_id(logical_id)
             if new in taken and taken[new] != logical_id:
                 raise BuildError(
-                    f"{resource.file}: {logical_id!r} becomes the CloudFormation id {new!r}, "
-                    f"which {taken[new]!r} already has; rename one of them"
+                    f"{resource.file}: {taken[new]!r} and {logical_id!r} both become the "
+                    f"CloudFormation id {new!r} (ids must be alphanumeric); rename one of them"
                 )
             taken[new] = logical_id
             if new != logical_id:
