@@ -115,3 +115,26 @@ def test_item_attributes_keep_to_cirrus_names() -> None:
         "end_datetime": "e",
         "status": "updated",
     }
+
+
+def test_publish_public_gives_https_links_and_a_public_object(
+    deployment: Any, make_payload: Any
+) -> None:
+    data = make_payload(
+        item="p",
+        upload_options={"path_template": "${collection}"},
+        tasks={"publish": {"public": True}},
+    )
+    result = publish.lambda_handler(data, None)
+    https = f"https://{deployment.data_bucket}.s3.amazonaws.com/c1/p.json"
+    assert [ln["href"] for ln in result["features"][0]["links"][:2]] == [https, https]
+    s3 = deployment.client("s3")
+    stored = json.loads(
+        s3.get_object(Bucket=deployment.data_bucket, Key="c1/p.json")["Body"].read()
+    )
+    assert stored["links"][0]["href"] == https
+    grants = s3.get_object_acl(Bucket=deployment.data_bucket, Key="c1/p.json")["Grants"]
+    assert any(
+        g["Grantee"].get("URI", "").endswith("/global/AllUsers") and g["Permission"] == "READ"
+        for g in grants
+    )

@@ -2,6 +2,7 @@
 
 1. The builtin publish task writes each item to `<CIRRUS_DATA_BUCKET>/<path_template>/<id>.json`
    with `self` and `canonical` links, `created` kept from an existing object, `updated` now.
+   With `process.tasks.publish.public`, the links are https URLs and the object public-read.
 2. Each item is published to `CIRRUS_PUBLISH_TOPIC_ARN`, then to the deprecated comma list
    `CIRRUS_PUBLISH_SNS`, then to the payload's `process.tasks.publish.sns` topics, with
    Cirrus's message attributes (`collection`, `bbox.ll_lon`…, `start_datetime`,
@@ -43,6 +44,39 @@ def item_attributes(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in attrs.items() if v is not None}
 
 
+def public_url(url: str) -> str:
+    """`s3://bucket/key` → `https://bucket.s3.amazonaws.com/key` (Cirrus's public URLs)."""
+    bucket, _, key = url.removeprefix("s3://").partition("/")
+    return f"https://{bucket}.s3.amazonaws.com/{key}"
+
+
+def make_public(items: list[dict[str, Any]], urls: list[str]) -> list[str]:
+    """`public: true`: each item's self/canonical links become https URLs and the object is
+    written again with a public-read ACL, as Cirrus's publish does. Returns the new URLs."""
+    import orjson
+
+    s3 = env.client("s3")
+    out = []
+    for item, url in zip(items, urls, strict=True):
+        if not url.startswith("s3://"):
+            out.append(url)
+            continue
+        https = public_url(url)
+        for link in item.get("links", []):
+            if link.get("rel") in ("self", "canonical"):
+                link["href"] = https
+        bucket, _, key = url.removeprefix("s3://").partition("/")
+        s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=orjson.dumps(item, option=orjson.OPT_INDENT_2),
+            ContentType="application/json",
+            ACL="public-read",
+        )
+        out.append(https)
+    return out
+
+
 def topics(payload_tasks: Mapping[str, Any]) -> list[str]:
     """Every topic ARN an item goes to, in Cirrus's order, without repeats."""
     arns = [os.environ.get("CIRRUS_PUBLISH_TOPIC_ARN", "")]
@@ -61,6 +95,8 @@ def lambda_handler(event: Any, context: Any = None) -> dict[str, Any]:
     builtin = env.builtin("tasks", "publish")
     try:
         urls = builtin.publish_items(payload, env.data_root(), os.environ.get("CIRRUS_API_URL"))
+        if (payload.tasks.get("publish") or {}).get("public"):
+            urls = make_public(payload.features, urls)
         arns = topics(payload.tasks)
         notifier = SnsNotifier({a: a for a in arns}, client=env.client("sns"))
         for item in payload.features:
