@@ -31,11 +31,18 @@ def bucket_url(value: str) -> str:
     return value if "://" in value or value.startswith("/") else f"s3://{value}"
 
 
+#: How long a claim waits for its execution to start. Shorter than the process queue's
+#: visibility timeout (Cirrus: 60 s) and longer than the process Lambda's timeout (10 s): a
+#: message redelivered after a Lambda died between claim and start finds the claim expired
+#: and runs, instead of being skipped as busy.
+CLAIM_LEASE_SECONDS = 30.0
+
+
 @functools.lru_cache(maxsize=8)
 def _state(table: str, events: str | None) -> Any:
     from cirrostratus.state.dynamodb import DynamoStateStore
 
-    return DynamoStateStore(table, events_table=events)
+    return DynamoStateStore(table, events_table=events, lease_seconds=CLAIM_LEASE_SECONDS)
 
 
 def state_store() -> Any:
