@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 CIRRO = [sys.executable, "-m", "cirrostratus"]
+TASK_ARGS = ("--no-task-envs", "probe")
 
 CIRRUS_YML = """\
 service: cirrus
@@ -113,10 +114,10 @@ def probed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, An
     earlier = root / ".cirro" / "payloads" / "earlier" / "note.txt"
     earlier.parent.mkdir(parents=True)
     earlier.write_text("from an earlier run")
-    (root / "payload.json").write_text(json.dumps({"type": "FeatureCollection", "features": []}))
+    payload = root / "payload.json"
+    payload.write_text(json.dumps({"type": "FeatureCollection", "features": []}))
     done = subprocess.run(
-        [*CIRRO, "--project", str(root), "task", "run", "--aws", "local", "--no-task-envs"]
-        + ["probe", str(root / "payload.json")],
+        [*CIRRO, "--project", str(root), "task", "run", "--aws", "local", *TASK_ARGS, str(payload)],
         capture_output=True,
         text=True,
         timeout=200,
