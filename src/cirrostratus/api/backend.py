@@ -42,10 +42,17 @@ class _Cached:
     at: float = float("-inf")
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    took: float = 0.0
+
     def get(self, ttl: float, compute: Callable[[], Any]) -> Any:
+        """The cached value while younger than `ttl`, or ten times what computing it took
+        (a small project's stats are always fresh, a million events' at most `ttl` old)."""
         with self.lock:
-            if time.monotonic() - self.at > ttl:
-                self.value, self.at = compute(), time.monotonic()
+            if time.monotonic() - self.at > min(ttl, max(0.5, 10 * self.took)):
+                began = time.monotonic()
+                self.value = compute()
+                self.at = time.monotonic()
+                self.took = self.at - began
             return self.value
 
 

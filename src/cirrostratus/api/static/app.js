@@ -117,7 +117,7 @@ function chart(bins) {
   });
   let axis = "";
   for (let k = 0; k <= 4; k++) {
-    const v = Math.round((max * k) / 4), y = H - B - (k / 4) * (H - B - T);
+    const v = +((max * k) / 4).toFixed(max < 4 ? 1 : 0), y = H - B - (k / 4) * (H - B - T);
     axis += `<line x1="${L}" x2="${W}" y1="${y}" y2="${y}" stroke="#eef0f5"/><text x="${L - 6}" y="${y + 4}" text-anchor="end" font-size="11" fill="#8a90a0">${v}</text>`;
   }
   const every = Math.ceil(bins.length / 12);
@@ -261,9 +261,11 @@ function footprints(items) {
   const pad = Math.max(x1 - x0, y1 - y0, 0.5) * 0.25;
   x0 -= pad; x1 += pad; y0 -= pad; y1 += pad;
   const W = 520, H = 300, sx = W / (x1 - x0), sy = H / (y1 - y0), s = Math.min(sx, sy);
-  const px = (c) => `${((c[0] - x0) * s).toFixed(1)},${(H - (c[1] - y0) * s).toFixed(1)}`;
+  const ox = (W - (x1 - x0) * s) / 2, oy = (H - (y1 - y0) * s) / 2;
+  const px = (c) => `${(ox + (c[0] - x0) * s).toFixed(1)},${(H - oy - (c[1] - y0) * s).toFixed(1)}`;
   let grid = "";
-  const step = Math.pow(10, Math.floor(Math.log10(Math.max(x1 - x0, y1 - y0) / 2)));
+  const rough = Math.max(x1 - x0, y1 - y0) / 5, mag = Math.pow(10, Math.floor(Math.log10(rough)));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((v) => v >= rough);
   for (let gx = Math.ceil(x0 / step) * step; gx <= x1; gx += step) grid += `<line x1="${px([gx, y0]).split(",")[0]}" x2="${px([gx, y0]).split(",")[0]}" y1="0" y2="${H}" stroke="#e5e9f2"/><text x="${px([gx, y0]).split(",")[0]}" y="${H - 4}" font-size="10" fill="#9aa1b1">${+gx.toFixed(4)}°</text>`;
   for (let gy = Math.ceil(y0 / step) * step; gy <= y1; gy += step) grid += `<line y1="${px([x0, gy]).split(",")[1]}" y2="${px([x0, gy]).split(",")[1]}" x1="0" x2="${W}" stroke="#e5e9f2"/><text x="4" y="${px([x0, gy]).split(",")[1] - 3}" font-size="10" fill="#9aa1b1">${+gy.toFixed(4)}°</text>`;
   const shapes = polys.map((p) => `<polygon points="${p.ring.map(px).join(" ")}" fill="rgba(59,130,246,.18)" stroke="#2563eb" stroke-width="1.5"><title>${esc(p.id)}</title></polygon>`).join("");
@@ -280,12 +282,13 @@ async function rerun(pid) {
 }
 
 // --- live updates --------------------------------------------------------------------------
-let pending = null;
+let pending = null, trailing = null;
 function onTransition(ev) {
   const data = JSON.parse(ev.data);
   if (current.name === "item" && data.payload_id !== current.id) return;
-  clearTimeout(pending);
+  clearTimeout(pending); clearTimeout(trailing);
   pending = setTimeout(render, 300);  // a burst of transitions: one refresh
+  trailing = setTimeout(render, 2500);  // and one after the server's 2 s overview cache
 }
 function connect() {
   const live = $("#live");
