@@ -240,3 +240,25 @@ def test_a_payload_through_the_queue_to_a_completed_record(
     page = env.state_store().query(collections="c1", workflow="wf1", state="COMPLETED")
     assert [r.payload_id for r in page.items] == [pid]
     assert raw_record(deployment, "c1_wf1", "e2e")["executions"] == [arn]
+
+
+@pytest.mark.parametrize("lease, runs", [(0.0, True), (30.0, False)])
+def test_a_claim_left_by_a_dead_lambda_is_taken_over_once_its_lease_ends(
+    deployment: Any,
+    make_payload: Any,
+    make_sqs_event: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    lease: float,
+    runs: bool,
+) -> None:
+    monkeypatch.setattr(env, "CLAIM_LEASE_SECONDS", lease)
+    dead = deployment.base_arn.replace(":stateMachine:", ":execution:") + "wf1:dead"
+    env.state_store().claim("c1/workflow-wf1/a", dead)  # the Lambda died before starting it
+    assert process_handler.lambda_handler(make_sqs_event(make_payload(item="a")), None) == {
+        "batchItemFailures": []
+    }
+    rec = env.state_store().get("c1/workflow-wf1/a")
+    assert rec is not None
+    assert (str(rec.state), rec.executions[-1].id != dead) == (
+        ("PROCESSING", True) if runs else ("CLAIMED", False)
+    )
