@@ -68,7 +68,7 @@ class _Host:
         self.pools: dict[str, tuple[Any, dict[str, LambdaSpec], _Collector]] = {}
         self.used: dict[str, float] = {}
         self.running: set[str] = set()
-        self.batch: dict[tuple[str, Locations], Any] = {}
+        self.batch: dict[tuple[str, str, Locations], Any] = {}
 
     async def invoke(
         self, session: str, spec: LambdaSpec, event: Any, request_id: str, execution_id: str | None
@@ -108,14 +108,18 @@ class _Host:
                 self.used.pop(session, None)
                 await pool.close()
 
-    def batch_runner(self, root: str, locations: Locations) -> Any:
-        runner = self.batch.get((root, locations))
+    def batch_runner(self, session: str, root: str, locations: Locations) -> Any:
+        """The project's Batch runner for this engine session (a new session reloads the
+        project: its job definitions may have changed between two runs)."""
+        for key in [k for k in self.batch if k[0] != session and k[1] == root]:
+            del self.batch[key]
+        runner = self.batch.get((session, root, locations))
         if runner is None:
             from cirrostratus.project import Project
             from cirrostratus.runtime.batch import BatchRunner
 
             runner = BatchRunner(Project.load(Path(root)), locations)
-            self.batch[(root, locations)] = runner
+            self.batch[(session, root, locations)] = runner
         return runner
 
 
@@ -148,7 +152,9 @@ async def run_lambda(
     return await _host().invoke(session, spec, event, request_id, execution_id)
 
 
-async def run_batch(root: str, locations: Locations, params: Mapping[str, Any]) -> Outcome:
+async def run_batch(
+    session: str, root: str, locations: Locations, params: Mapping[str, Any]
+) -> Outcome:
     """A Dask task: one `batch:submitJob.sync` job, run as the local Batch runner runs it.
 
     The job's log streams come back with the answer, so an engine on another machine can
@@ -157,7 +163,7 @@ async def run_batch(root: str, locations: Locations, params: Mapping[str, Any]) 
     from cirrostratus.runtime.errors import TaskFailed
 
     host = _host()
-    runner = host.batch_runner(root, locations)
+    runner = host.batch_runner(session, root, locations)
     try:
         job = await runner.submit_job(params)
         return ("ok", job, _job_logs(runner.logs_dir, job))

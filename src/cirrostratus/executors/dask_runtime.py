@@ -214,6 +214,7 @@ class DaskBatchRunner:
         self.locations = locations
         self.local = BatchRunner(project, locations)  # to read job definitions here
         self.logs_dir = self.local.logs_dir
+        self.session = uuid.uuid4().hex  # the workers load the project once per session
 
     async def submit_job(self, params: Mapping[str, Any]) -> dict[str, Any]:
         if not isinstance(params, Mapping) or "JobDefinition" not in params:
@@ -235,6 +236,7 @@ class DaskBatchRunner:
                 outcome = await _submitted(
                     self.cluster,
                     run_batch,
+                    self.session,
                     self.root,
                     self.locations,
                     dict(params),
