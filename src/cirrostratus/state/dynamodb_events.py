@@ -2,16 +2,17 @@
 
 Cirrus 0.9 kept state events in Timestream, closed to new AWS accounts since June 2025; we
 keep them in a DynamoDB table with keys `pk` (S) and `sk` (S) and a TTL on `expires_at`
-(env `CIRRO_EVENTS_TABLE`). Three kinds of item share it:
+(env `CIRRO_EVENTS_TABLE`). Four kinds of item share it:
 
 | pk                      | sk                     | what                                    |
 |-------------------------|------------------------|-----------------------------------------|
 | `day#<YYYY-MM-DD>`      | `<iso time>#<uid>`     | one transition, for `/stats` bins        |
 | `payload#<sha256[:32]>` | `<iso time>#<uid>`     | the same transition, for one payload     |
-| `outbox`                | `<seq, 20 digits>`     | a follow not yet delivered (no TTL)      |
+| `outbox`                | `<seq>#<uid>`          | a follow not yet delivered (no TTL)      |
+| `summary`               | `<YYYY-MM-DD>`         | a closed day's `/stats` counts (dynamodb_stats) |
 
-One partition per day keeps `/stats` to 60 queries (daily) and 2 (hourly); a deployment
-writing more than DynamoDB's per-partition rate (1,000 writes/s) would need sharded days.
+A deployment writing more than DynamoDB's per-partition rate (1,000 writes/s) into one
+day's partition would need sharded days.
 Event and outbox items are written in the same transaction as the record they describe.
 """
 
@@ -23,11 +24,10 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from itertools import pairwise
 from typing import Any
 
 from cirrostratus.state.dynamodb_items import Item, decode, encode
-from cirrostratus.state.model import STATES, Event, OutboxRow, State, iso
+from cirrostratus.state.model import Event, OutboxRow, State, iso
 from cirrostratus.state.rules import LogLine
 
 #: How long event items live (the TTL): the 60 days of `/stats` plus a margin.
@@ -132,43 +132,11 @@ class DynamoEvents:
                 break
         return out
 
-    def _transitions(self, first: datetime, end: datetime) -> list[tuple[str, str, str]]:
-        """(time, to_state, payload_id) of every transition in [first, end)."""
-        out = []
-        day = first.date()
-        while day <= end.date():
-            for item in self._partition(
-                f"day#{day}",
-                ProjectionExpression="#t, to_state, payload_id",
-                ExpressionAttributeNames={"#t": "time"},
-            ):
-                state = item.get("to_state", {}).get("S")
-                when = item["time"]["S"]
-                if state and iso(first) <= when < iso(end):
-                    out.append((when, state, item["payload_id"]["S"]))
-            day += timedelta(days=1)
-        return out
-
     def stats(self, now: datetime | None = None) -> dict[str, Any]:
-        """Cirrus's `/stats` body from the events table (same shape as the SQLite store's)."""
-        now = (now or self.now()).astimezone(UTC)
-        today = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        hour = now.replace(minute=0, second=0, microsecond=0)
-        found = self._transitions(today - timedelta(days=59), now + timedelta(microseconds=1))
-        daily = [
-            _bin(found, today - timedelta(days=59 - i), timedelta(days=1), "day") for i in range(60)
-        ]
-        hourly = [
-            _bin(found, hour - timedelta(hours=35 - i), timedelta(hours=1), "hour")
-            for i in range(36)
-        ]
-        edges = [
-            now - timedelta(hours=2),
-            now - timedelta(hours=1),
-            now + timedelta(microseconds=1),
-        ]
-        rolling = [_bin(found, a, b - a, "hour") for a, b in pairwise(edges)]
-        return {"state_transitions": {"daily": daily, "hourly": hourly, "hourly_rolling": rolling}}
+        """Cirrus's `/stats` body (same shape as the SQLite store's); see dynamodb_stats."""
+        from cirrostratus.state.dynamodb_stats import StatsReader
+
+        return StatsReader(self).stats(now or self.now())
 
     def outbox(self, limit: int) -> list[OutboxRow]:
         rows = []
@@ -202,25 +170,3 @@ class DynamoEvents:
             )
             done += 1 if resp.get("Attributes") else 0
         return done
-
-
-def _bin(
-    found: list[tuple[str, str, str]], start: datetime, width: timedelta, interval: str
-) -> dict[str, Any]:
-    lo, hi = iso(start), iso(start + width)
-    counts: dict[str, int] = {}
-    unique: dict[str, set[str]] = {}
-    for when, state, pid in found:
-        if lo <= when < hi:
-            counts[state] = counts.get(state, 0) + 1
-            unique.setdefault(state, set()).add(pid)
-    period = start.strftime("%Y-%m-%d" if interval == "day" else "%Y-%m-%dT%H:%M:%SZ")
-    states = [
-        {
-            "state": str(s),
-            "unique_count": len(unique.get(str(s), ())),
-            "count": counts.get(str(s), 0),
-        }
-        for s in STATES
-    ]
-    return {"period": period, "interval": interval, "states": states}

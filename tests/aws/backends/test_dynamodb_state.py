@@ -291,3 +291,45 @@ def test_without_an_events_table_stats_say_what_to_set(aws: Any, tables: tuple[s
         store.stats()
     with pytest.raises(StateStoreError, match="CIRRUS_STATE_DB"):
         DynamoStateStore("")
+
+
+def test_stats_bins_days_and_hours_and_reads_a_closed_day_once(
+    aws: Any, tables: tuple[str, str]
+) -> None:
+    clock = [datetime(2026, 3, 10, 22, 30, tzinfo=UTC)]
+    store = DynamoStateStore(tables[0], events_table=tables[1], now=lambda: clock[0])
+    for i in range(3):  # day 1, 22:30: three payloads fail, one twice
+        pid = f"c/workflow-w/d1-{i}"
+        store.claim_and_start(pid, ARN + f"d1-{i}")
+        store.fail(pid, "E: x", ARN + f"d1-{i}")
+    store.claim_and_start("c/workflow-w/d1-0", ARN + "again")
+    store.fail("c/workflow-w/d1-0", "E: y", ARN + "again")
+    clock[0] = datetime(2026, 3, 11, 9, 15, tzinfo=UTC)  # day 2: one completes
+    store.claim_and_start("c/workflow-w/d2", ARN + "d2")
+    store.complete("c/workflow-w/d2", ARN + "d2")
+
+    def counts(bin_: dict[str, Any]) -> dict[str, tuple[int, int]]:
+        return {s["state"]: (s["count"], s["unique_count"]) for s in bin_["states"] if s["count"]}
+
+    first = store.stats()["state_transitions"]
+    assert [b["period"] for b in first["daily"][-2:]] == ["2026-03-10", "2026-03-11"]
+    assert counts(first["daily"][-2]) == {"PROCESSING": (4, 3), "FAILED": (4, 3)}
+    assert counts(first["daily"][-1]) == {"PROCESSING": (1, 1), "COMPLETED": (1, 1)}
+    assert len(first["daily"]) == 60 and len(first["hourly"]) == 36
+    by_hour = {b["period"]: counts(b) for b in first["hourly"] if counts(b)}
+    assert by_hour == {
+        "2026-03-10T22:00:00Z": {"PROCESSING": (4, 3), "FAILED": (4, 3)},
+        "2026-03-11T09:00:00Z": {"PROCESSING": (1, 1), "COMPLETED": (1, 1)},
+    }
+    assert counts(first["hourly_rolling"][1]) == {"PROCESSING": (1, 1), "COMPLETED": (1, 1)}
+    assert counts(first["hourly_rolling"][0]) == {}
+    # day 1 is over: summarized once; its transition items are no longer read
+    dynamo = aws("dynamodb")
+    day1 = dynamo.query(
+        TableName=tables[1],
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "day#2026-03-10"}},
+    )["Items"]
+    for item in day1:
+        dynamo.delete_item(TableName=tables[1], Key={"pk": item["pk"], "sk": item["sk"]})
+    assert store.stats()["state_transitions"] == first
