@@ -1,6 +1,6 @@
 """moto's server on a free loopback port, in this process.
 
-In-process (`ThreadedMotoServer`) rather than `python -m moto.server` as a child, because the
+In-process (moto's `ThreadedMotoServer`, rebuilt here with a short poll) rather than `python -m moto.server` as a child, because the
 S3 mirror (mirror.py) hooks moto's S3 backend, and because a thread starts in a fraction of
 the time a second interpreter takes to import moto. Task workers reach it over HTTP like any
 other client. moto keeps one set of backends per process, so one local AWS runs at a time.
@@ -14,6 +14,7 @@ import time
 import urllib.request
 
 _running = threading.Lock()
+POLL_S = 0.02  # how often the server thread looks for a stop request
 
 
 class LocalAwsBusy(RuntimeError):
@@ -25,6 +26,7 @@ class MotoServer:
 
     def __init__(self) -> None:
         self._server: object | None = None
+        self._thread: threading.Thread | None = None
         self.endpoint = ""
         self.started_s = 0.0
 
@@ -37,17 +39,29 @@ class MotoServer:
             )
         began = time.monotonic()
         try:
-            from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+            # ThreadedMotoServer's parts, with a short poll so that stopping takes milliseconds
+            from moto.moto_server.werkzeug_app import (
+                DomainDispatcherApplication,
+                MotoRequestHandler,
+                create_backend_app,
+            )
+            from werkzeug.serving import make_server
 
             logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
-            server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-            server.start()
-            host, port = server.get_host_and_port()
+            app = DomainDispatcherApplication(create_backend_app)
+            server = make_server(
+                "127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler
+            )
+            thread = threading.Thread(
+                target=server.serve_forever, kwargs={"poll_interval": POLL_S}, daemon=True
+            )
+            thread.start()
+            port = int(server.server_address[1])
         except BaseException:
             _running.release()
             raise
-        self._server = server
-        self.endpoint = f"http://{host}:{port}"
+        self._server, self._thread = server, thread
+        self.endpoint = f"http://127.0.0.1:{port}"
         self.started_s = time.monotonic() - began
         return self.endpoint
 
@@ -67,6 +81,9 @@ class MotoServer:
         try:
             self.reset()
         finally:
-            server.stop()  # type: ignore[attr-defined]
+            server.shutdown()  # type: ignore[attr-defined]
+            server.server_close()  # type: ignore[attr-defined]
+            if self._thread is not None:
+                self._thread.join(timeout=5)
             self.endpoint = ""
             _running.release()

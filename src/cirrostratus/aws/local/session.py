@@ -73,6 +73,7 @@ class LocalAws:
         self._saved_env: dict[str, str | None] = {}
         self._saver: PeriodicSaver | None = None
         self._session: Any = None
+        self._clients: dict[str, Any] = {}
 
     # --- starting ------------------------------------------------------------------------
 
@@ -86,7 +87,10 @@ class LocalAws:
         return self.locations.root / "aws"
 
     def client(self, service: str) -> Any:
-        """A boto3 client on the local endpoint (our own calls never read the user's config)."""
+        """A boto3 client on the local endpoint (our own calls never read the user's config);
+        one per service, since making a client costs tens of milliseconds."""
+        if service in self._clients:
+            return self._clients[service]
         if self._session is None:
             import boto3
 
@@ -95,7 +99,9 @@ class LocalAws:
                 aws_secret_access_key=TEST_KEY,
                 region_name=self.stack.region,
             )
-        return self._session.client(service, endpoint_url=self.endpoint)
+        client = self._session.client(service, endpoint_url=self.endpoint)
+        self._clients[service] = client
+        return client
 
     def start(self) -> Locations:
         """Start moto, create the resources, restore the tables; the Locations tasks use."""
