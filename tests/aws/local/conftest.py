@@ -157,8 +157,14 @@ import os
 from cirrus.lib2.process_payload import ProcessPayload
 
 
+class InvalidInput(Exception):
+    pass
+
+
 def lambda_handler(event, context=None):
     payload = ProcessPayload.from_event(event)
+    if payload.process["tasks"].get("stamp", {}).get("fail"):
+        raise InvalidInput("the stamp task refuses this scene")
     for item in payload["features"]:
         item["properties"]["batch_job"] = os.environ.get("AWS_BATCH_JOB_ID")
     return dict(payload)
@@ -245,8 +251,9 @@ def make_project(root: Path, code: Path, *, aws_default: bool = False) -> Path:
     return root
 
 
-def big_payload(item_id: str, size: int = 40_000) -> dict[str, Any]:
-    """A payload of about `size` bytes (one item with a long property)."""
+def big_payload(item_id: str, size: int = 40_000, *, fail: bool = False) -> dict[str, Any]:
+    """A payload of about `size` bytes (one item with a long property); `fail`: the Batch
+    job raises InvalidInput."""
     return {
         "type": "FeatureCollection",
         "features": [
@@ -265,7 +272,7 @@ def big_payload(item_id: str, size: int = 40_000) -> dict[str, Any]:
         "process": {
             "workflow": "cirrus-real",
             "upload_options": {"path_template": "${collection}/${year}/${id}"},
-            "tasks": {"publish": {"public": False}},
+            "tasks": {"publish": {"public": False}, "stamp": {"fail": fail}},
         },
     }
 

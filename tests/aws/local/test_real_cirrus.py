@@ -106,3 +106,15 @@ def test_a_second_engine_finds_what_the_first_wrote(first_run: Path) -> None:
     assert row["created"] == row_before["created"]
     assert row["updated"] != row_before["updated"]
     assert "local AWS at http://127.0.0.1:" not in stderr  # --json: nothing but the report
+
+
+def test_post_batch_reads_a_failed_jobs_error_from_cloudwatch_logs(first_run: Path) -> None:
+    project = first_run
+    path = project / "bad.json"
+    path.write_text(json.dumps(big_payload("item-bad", fail=True)))
+    done = cirro(project, "run", "--json", "--no-task-envs", "--aws", "local", str(path))
+    assert done.returncode == 1, done.stderr[-3000:]
+    record = json.loads(done.stdout.strip().splitlines()[-1])["payloads"][0]
+    # Cirrus's post-batch found the job's last log line in /aws/batch/job and raised it
+    assert record["state"] == "INVALID", record
+    assert record["error"] == "InvalidInput: the stamp task refuses this scene"

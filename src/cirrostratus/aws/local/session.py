@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from cirrostratus.aws.local import mirror
+from cirrostratus.aws.local.batch_logs import serve_batch_logs, stop_batch_logs
 from cirrostratus.aws.local.resources import Created, Creator
 from cirrostratus.aws.local.server import MotoServer
 from cirrostratus.aws.local.tables import PeriodicSaver, restore_tables, save_tables
@@ -115,6 +116,7 @@ class LocalAws:
             self.data_bucket = self._bucket("CIRRUS_DATA_BUCKET", "data", creator)
             self.payload_bucket = self._bucket("CIRRUS_PAYLOAD_BUCKET", "payloads", creator)
             self._mirror()
+            serve_batch_logs(self.locations.logs_dir)
             for bucket in {self.data_bucket, self.payload_bucket}:
                 creator.secret(
                     f"cirrus-creds-{bucket}",
@@ -251,6 +253,7 @@ class LocalAws:
                     logger.warning("local AWS tables not saved at close: %s", exc)
         finally:
             mirror.unmirror()
+            stop_batch_logs()
             self.server.stop()
             self._restore_process_env()
 
