@@ -134,3 +134,15 @@ def test_serve_runs_what_arrives_on_the_cluster(cluster: Any, project: Path) -> 
         engine.close()
     assert counts == {"COMPLETED": 2}
     assert {i["id"] for i in _outputs(project)} == {"served-1", "served-2"}
+
+
+def test_a_timeout_on_a_worker_is_states_timeout_with_its_log(cluster: Any, project: Path) -> None:
+    report, _ = run_on_cluster(cluster.scheduler_address, project, [make_payload("sleepy")])
+
+    (record,) = report.records.values()
+    assert record.state == "FAILED"
+    assert record.error.startswith("States.Timeout")
+    assert "Task timed out after 1.00 seconds" in record.error
+    logs = [r["message"] for r in read_logs(project / ".cirro" / "logs", function="sleepy")]
+    assert logs[0] == "going to sleep"  # what it printed before the kill …
+    assert logs[-1].endswith("Error: Task timed out after 1.00 seconds")  # … then why

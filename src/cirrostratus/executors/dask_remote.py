@@ -21,11 +21,14 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from cirrostratus.runtime.errors import OUT_OF_MEMORY, TIMEOUT
 from cirrostratus.runtime.logs import LogSink, batch_log_path
+from cirrostratus.runtime.process import KILL_GRACE_S
 from cirrostratus.runtime.spec import LambdaSpec
 from cirrostratus.storage.locations import Locations
 
 Outcome = tuple[Any, ...]
+KILLED = (TIMEOUT, OUT_OF_MEMORY)
 POOL_IDLE_S = 300.0
 """A session's pool unused this long is closed (an engine that ended or moved on)."""
 
@@ -97,6 +100,10 @@ class _Host:
             outcome = ("error", exc.error, exc.cause)
         finally:
             self.running.discard(request_id)
+        if outcome[0] == "error" and outcome[1] in KILLED:
+            # killed for its time or memory: its last words and the `RequestId: … Error:`
+            # epitaph arrive within the kill's grace; wait for them, so its log has them
+            await asyncio.sleep(KILL_GRACE_S + 0.1)
         await asyncio.sleep(0)  # let the worker's stderr of this request be read
         return (*outcome, sink.take(request_id, self.running))
 
