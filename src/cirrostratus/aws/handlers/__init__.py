@@ -16,7 +16,7 @@ Each module has `lambda_handler(event, context)`; the backends come from the env
 | CIRRUS_PUBLISH_TOPIC_ARN   | publish                                   | published items announced   |
 | CIRRUS_PUBLISH_SNS         | publish (deprecated comma list, as Cirrus) | more topics                |
 | CIRRUS_API_URL             | publish (via-cirrus links)                | the state API's URL         |
-| CIRRUS_PREFIX, CIRRUS_STACK| feed_rerun (batch mode is not supported)  | names                       |
 
-See docs/aws-backends.md.
+CIRRUS_PREFIX and CIRRUS_STACK are read by none of them (Cirrus's feed-rerun used them only
+for its batch mode, not supported here). See docs/aws-backends.md.
 """
