@@ -94,6 +94,8 @@ def test_the_data_bucket_is_the_data_folder(local_aws: LocalAws) -> None:
     assert folder == local_aws.locations.root / "data"
     (folder / "a").mkdir(parents=True)
     (folder / "a" / "one.json").write_text("{}")
+    head = s3.head_object(Bucket=local_aws.data_bucket, Key="a/one.json")  # read through
+    assert head["ContentLength"] == 2
     s3.put_object(Bucket=local_aws.data_bucket, Key="a/two.json", Body=b"[]")
     assert (folder / "a" / "two.json").read_bytes() == b"[]"
     listed = s3.list_objects_v2(Bucket=local_aws.data_bucket, Prefix="a/")["Contents"]

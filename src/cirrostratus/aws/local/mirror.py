@@ -109,11 +109,26 @@ def _load(self: Any, bucket_name: str, key_name: str) -> None:
         _loading.on = False
 
 
-def _get_object(self: Any, bucket_name: str, key_name: str, *a: Any, **kw: Any) -> Any:
-    key = _originals["get_object"](self, bucket_name, key_name, *a, **kw)
-    if key is None and bucket_name in _folders and not a and not kw.get("version_id"):
+def _get_object(
+    self: Any,
+    bucket_name: str,
+    key_name: str,
+    version_id: str | None = None,
+    *a: Any,
+    **kw: Any,
+) -> Any:
+    """moto's get_object (also behind head_object and copies), reading through to the folder
+    for the latest version of a key moto does not hold yet."""
+    key = _originals["get_object"](self, bucket_name, key_name, version_id, *a, **kw)
+    if (
+        key is None
+        and version_id is None
+        and bucket_name in _folders
+        # not over a delete marker: a deleted object stays deleted
+        and _originals["get_object"](self, bucket_name, key_name, None, None, True) is None
+    ):
         _load(self, bucket_name, key_name)
-        key = _originals["get_object"](self, bucket_name, key_name, *a, **kw)
+        key = _originals["get_object"](self, bucket_name, key_name, version_id, *a, **kw)
     return key
 
 
