@@ -17,6 +17,22 @@ class DatabaseError(Exception):
     """A database file that cannot be opened, migrated or used; the message names it."""
 
 
+def statements(script: str) -> list[str]:
+    """The statements of a migration, split at the `;` that end them — not at those inside a
+    trigger's BEGIN … END (SQLite's own `complete_statement` tells them apart)."""
+    found: list[str] = []
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n\t;"):
+                found.append(pending)
+            pending = ""
+    if pending.strip(" \n\t;"):
+        found.append(pending)
+    return found
+
+
 def migrate(conn: sqlite3.Connection, migrations: tuple[str, ...], kind: str) -> int:
     """Bring the file at `conn` to the newest schema of `kind`; return its version.
 
@@ -39,9 +55,8 @@ def migrate(conn: sqlite3.Connection, migrations: tuple[str, ...], kind: str) ->
                 f"cirrostratus understands ({len(migrations)}); upgrade cirrostratus"
             )
         for number in range(version, len(migrations)):
-            for statement in migrations[number].split(";"):
-                if statement.strip():
-                    c.execute(statement)
+            for statement in statements(migrations[number]):
+                c.execute(statement)
             c.execute("UPDATE schema_version SET version = ? WHERE kind = ?", (number + 1, kind))
         return len(migrations)
 

@@ -185,8 +185,11 @@ class SqliteReads:
         filters = self._filters(collections, workflow, None, since, error_prefix)
         clauses, params = filters.where()
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        table, counted = "records", "count(*)"
+        if since is None and error_prefix is None:  # the trigger-kept totals (schema 4)
+            table, counted = "state_counts", "sum(n)"
         rows = self._reader().execute(
-            f"SELECT state, count(*) FROM records {where} GROUP BY state", params
+            f"SELECT state, {counted} FROM {table} {where} GROUP BY state", params
         )
         found = {str(s): int(n) for s, n in rows}
         out: dict[str, int | str] = {}
