@@ -262,3 +262,29 @@ def test_a_claim_left_by_a_dead_lambda_is_taken_over_once_its_lease_ends(
     assert (str(rec.state), rec.executions[-1].id != dead) == (
         ("PROCESSING", True) if runs else ("CLAIMED", False)
     )
+
+
+def test_a_start_that_may_succeed_later_is_delivered_again(
+    deployment: Any, make_payload: Any, make_sqs_event: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+
+    client = env.runner().client
+    original = client.start_execution
+
+    def throttled(**kwargs: Any) -> Any:
+        if not kwargs["stateMachineArn"].endswith("wf1"):
+            return original(**kwargs)  # moto answers StateMachineDoesNotExist
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "x")
+
+    monkeypatch.setattr(client, "start_execution", throttled)
+    event = make_sqs_event(make_payload(item="a"), make_payload(workflow="nope", item="c"))
+    answer = process_handler.lambda_handler(event, None)
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "m0"}]}  # not the missing one
+    rec = env.state_store().get("c1/workflow-wf1/a")
+    assert rec is not None and str(rec.state) == "FAILED"
+    assert "ThrottlingException" in (rec.last_error or "")
+    monkeypatch.setattr(client, "start_execution", original)
+    redelivered = make_sqs_event(make_payload(item="a"))
+    assert process_handler.lambda_handler(redelivered, None) == {"batchItemFailures": []}
+    assert str(env.state_store().get("c1/workflow-wf1/a").state) == "PROCESSING"  # type: ignore[union-attr]

@@ -4,10 +4,12 @@ The same `engine.process.process` the local engine runs, with the DynamoDB state
 S3 payload store and the Step Functions runner. It answers with partial batch failures
 (`{"batchItemFailures": [...]}`; the event source mapping needs
 `FunctionResponseTypes: [ReportBatchItemFailures]`): a message is listed — and so delivered
-again — only when something may succeed on a retry (its input could not be stored).
+again — only when something may succeed on a retry: its input could not be stored, or its
+execution could not start for a reason other than a missing state machine (throttling, a
+network error; the record is FAILED meanwhile and is claimed again on redelivery).
 An invalid payload is sent straight to the queue's dead-letter queue with its error (not
-retried until SQS gives up, as Cirrus did). A workflow that cannot start is recorded FAILED
-with the reason, as locally (`feed-rerun` runs it again).
+retried until SQS gives up, as Cirrus did). A workflow without a state machine is recorded
+FAILED with the reason, as locally, and not retried.
 
 Invoked directly (not by SQS), the event is a payload or any envelope; the answer is what
 process did (`started`, `skipped`, `dropped`, `failed`, `invalid`).
@@ -76,21 +78,46 @@ def messages_of(records: Iterable[dict[str, Any]]) -> list[Message]:
     return out
 
 
+class TransientStarts:
+    """The runner, noting each start that failed for a reason a retry may cure (throttling,
+    a network error: anything but a missing state machine); the rules still record it FAILED,
+    and the handler has its message delivered again, where the FAILED record is claimed anew."""
+
+    def __init__(self, runner: Any) -> None:
+        self.runner = runner
+        self.failed: list[str] = []
+
+    def start(self, payload: Any, execution_id: str) -> None:
+        from cirrostratus.engine.stepfunctions import WorkflowNotFound
+
+        try:
+            self.runner.start(payload, execution_id)
+        except WorkflowNotFound:
+            raise
+        except Exception:
+            self.failed.append(payload.id)
+            raise
+
+
 def lambda_handler(event: Any, context: Any = None) -> dict[str, Any]:
     from cirrostratus.engine.process import process
 
-    runner = env.runner()
+    runner = TransientStarts(env.runner())
     common: dict[str, Any] = {
         "store": env.state_store(),
         "payload_store": env.payload_store(),
         "runner": runner,
-        "execution_for": runner.execution_for,
+        "execution_for": runner.runner.execution_for,
     }
     records = event.get("Records") if isinstance(event, dict) else None
     if isinstance(records, list) and records and records[0].get("eventSource") == "aws:sqs":
         messages = messages_of(records)
         batch = LambdaBatch(messages, env.process_queue(required=False))
-        result = process(messages, intake=cast(IntakeQueue, batch), **common)
-        logger.info("process: %s", result.to_dict())
+        for message in messages:  # one at a time: a transient failure names its message
+            before = len(runner.failed)
+            result = process([message], intake=cast(IntakeQueue, batch), **common)
+            logger.info("process %s: %s", message.id, result.to_dict())
+            if len(runner.failed) > before and message.id not in batch.failures:
+                batch.failures.append(message.id)
         return {"batchItemFailures": [{"itemIdentifier": i} for i in batch.failures]}
     return process([event], **common).to_dict()
