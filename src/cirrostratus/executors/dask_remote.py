@@ -29,6 +29,8 @@ from cirrostratus.storage.locations import Locations
 
 Outcome = tuple[Any, ...]
 KILLED = (TIMEOUT, OUT_OF_MEMORY)
+EPITAPH_PATIENCE_S = 5.0
+"""How long past the kill's grace a killed invocation's last log lines are waited for."""
 POOL_IDLE_S = 300.0
 """A session's pool unused this long is closed (an engine that ended or moved on)."""
 
@@ -51,6 +53,14 @@ class _Collector(LogSink):
 
     def flush(self) -> None:  # nothing to write here: the engine writes them
         return
+
+    def has_epitaph(self, request_id: str) -> bool:
+        """Whether the pool has filed why it killed this request (its last record)."""
+        mark = f"RequestId: {request_id} Error:"
+        return any(
+            rid == request_id and any(str(r[2]).startswith(mark) for r in records)
+            for _f, rid, _e, records in self.records
+        )
 
     def take(self, request_id: str, running: set[str]) -> list[Any]:
         """This request's records, and stray ones of requests no longer running."""
@@ -102,8 +112,11 @@ class _Host:
             self.running.discard(request_id)
         if outcome[0] == "error" and outcome[1] in KILLED:
             # killed for its time or memory: its last words and the `RequestId: … Error:`
-            # epitaph arrive within the kill's grace; wait for them, so its log has them
-            await asyncio.sleep(KILL_GRACE_S + 0.1)
+            # epitaph come after the kill's grace; wait for them, so its log has them
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + KILL_GRACE_S + EPITAPH_PATIENCE_S
+            while not sink.has_epitaph(request_id) and loop.time() < deadline:
+                await asyncio.sleep(0.02)
         await asyncio.sleep(0)  # let the worker's stderr of this request be read
         return (*outcome, sink.take(request_id, self.running))
 
