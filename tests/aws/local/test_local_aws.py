@@ -67,6 +67,8 @@ def test_creates_what_task_code_calls_and_lists_the_rest(local_aws: LocalAws) ->
     assert created.skipped["BatchJobRole"] == "AWS::IAM::Role"
     assert created.skipped["LambdaAsBatchJob"] == "AWS::Batch::JobDefinition"
     assert "IAM x" in created.summary() and "Batch x" in created.summary()
+    assert "2 secrets" in created.summary()  # cirrus-creds-<bucket> for data and payloads
+    assert created.kinds["cirrus-creds-enginetest-dev-data"] == "AWS::SecretsManager::Secret"
     sqs = local_aws.client("sqs")
     attributes = sqs.get_queue_attributes(
         QueueUrl=created.refs["ProcessQueue"]["Ref"], AttributeNames=["All"]

@@ -117,11 +117,14 @@ class LocalAws:
             self.payload_bucket = self._bucket("CIRRUS_PAYLOAD_BUCKET", "payloads", creator)
             self._mirror()
             serve_batch_logs(self.locations.logs_dir)
-            for bucket in {self.data_bucket, self.payload_bucket}:
-                creator.secret(
-                    f"cirrus-creds-{bucket}",
+            for bucket in sorted({self.data_bucket, self.payload_bucket}):
+                name = f"cirrus-creds-{bucket}"  # what Cirrus's publish looks up per bucket
+                arn = creator.secret(
+                    name,
                     f'{{"aws_access_key_id": "{TEST_KEY}", "aws_secret_access_key": "{TEST_KEY}"}}',
                 )
+                self.created.refs[name] = {"Ref": arn, "Id": arn}
+                self.created.kinds[name] = "AWS::SecretsManager::Secret"
             self.tables = [r["Ref"] for r in self.created.of_type("AWS::DynamoDB::Table").values()]
             self.restored_items = restore_tables(
                 self.client("dynamodb"), self.tables, self.folder / "dynamodb"
