@@ -27,21 +27,47 @@ def api_options(fn: click.decorators.FC) -> click.decorators.FC:
     return click.option("--host", default="127.0.0.1", show_default=True, help=HOST_HELP)(fn)
 
 
-def start_api(ctx: click.Context, host: str, port: int, max_body: int) -> object:
-    """An ApiServer bound and ready (see cirrostratus.api.server); a clear error otherwise."""
+def _need_extra() -> None:
     try:
-        from cirrostratus.api.security import ApiRefused
-        from cirrostratus.api.server import open_server
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
     except ImportError as exc:  # the api extra is missing
         raise CliError(
             f"the HTTP API needs the api extra ({exc.name} is missing): "
             "pip install 'cirrostratus[api]'"
         ) from None
+
+
+def start_api(
+    ctx: click.Context, host: str, port: int, max_body: int, fd: int | None = None
+) -> object:
+    """An ApiServer bound and ready (see cirrostratus.api.server); a clear error otherwise."""
+    _need_extra()
+    import socket
+
+    from cirrostratus.api.security import ApiRefused
+    from cirrostratus.api.server import open_server
+
     engine = open_engine(ctx)
+    sock = None if fd is None else socket.socket(fileno=fd)
     try:
-        return open_server(engine, host, port, max_body=max_body)
+        return open_server(engine, host, port, max_body=max_body, sock=sock)
     except ApiRefused as exc:
         engine.close()
+        raise CliError(str(exc), 2) from None
+
+
+def spawn_api(ctx: click.Context, host: str, port: int, max_body: int) -> object:
+    """The API for `cirro serve --port`: bound now, served by a child process once the
+    engine holds the project (`start()`), stopped with it (`stop()`)."""
+    _need_extra()
+    from cirrostratus.api.security import ApiRefused
+    from cirrostratus.api.server import spawn_server
+    from cirrostratus.cli.local import project_root
+
+    try:
+        return spawn_server(str(project_root(ctx)), host, port, max_body=max_body)
+    except ApiRefused as exc:
         raise CliError(str(exc), 2) from None
 
 
@@ -54,13 +80,15 @@ def start_api(ctx: click.Context, host: str, port: int, max_body: int) -> object
     show_default=True,
     help="0: any free port.",
 )
+@click.option("--fd", type=int, default=None, hidden=True, help="Serve this bound socket.")
 @click.pass_context
-def api(ctx: click.Context, host: str, port: int, max_body: int) -> None:
+def api(ctx: click.Context, host: str, port: int, max_body: int, fd: int | None) -> None:
     """Serve the state API (Cirrus's routes and more) and the dashboard at /ui.
 
     Reads are open; submit and rerun need `Authorization: Bearer <token>`: CIRRO_API_TOKEN,
     or a token generated now and printed. Ctrl-C stops it.
     """
-    server = start_api(ctx, host, port, max_body)
-    click.echo(server.banner(), err=True)  # type: ignore[attr-defined]
+    server = start_api(ctx, host, port, max_body, fd)
+    if fd is None:  # `cirro serve --port` announces its child's address itself
+        click.echo(server.banner(), err=True)  # type: ignore[attr-defined]
     server.run()  # type: ignore[attr-defined]

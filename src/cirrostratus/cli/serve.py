@@ -8,7 +8,7 @@ import signal
 
 import click
 
-from cirrostratus.cli.api import api_options, start_api
+from cirrostratus.cli.api import api_options, spawn_api
 from cirrostratus.cli.aws_options import aws_option, start_engine_aws
 from cirrostratus.cli.errors import CliError
 from cirrostratus.cli.executor_options import executor_options
@@ -65,7 +65,7 @@ def serve(
     if workers is not None:
         click.echo("--workers is deprecated: use --concurrency (same meaning)", err=True)
         concurrency = concurrency or workers
-    api_server = start_api(ctx, host, port, max_body) if port is not None else None
+    api_server = spawn_api(ctx, host, port, max_body) if port is not None else None
     engine = open_engine(ctx, concurrency=concurrency)
     prepare_or_fail(engine, no_task_envs)  # each task's own environment, built once
     from cirrostratus.cli.executor_options import use_executor
