@@ -35,6 +35,8 @@ COMMANDS: dict[str, str] = {
     "clean": "clean:clean",
     "api": "api:api",
     "build": "build:build",
+    "deploy": "deploy:deploy",
+    "remove": "deploy:remove",
 }
 
 
