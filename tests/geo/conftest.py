@@ -25,8 +25,13 @@ def scenes(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
 
 def load_task(name: str) -> ModuleType:
     """The builtin task's lambda_function module, loaded from its folder."""
-    path = Path(BUILTINS_ROOT) / "tasks" / name / "lambda_function.py"
-    spec = importlib.util.spec_from_file_location(f"geo_builtin_{name.replace('-', '_')}", path)
+    return load_module(Path(BUILTINS_ROOT) / "tasks" / name / "lambda_function.py")
+
+
+def load_module(path: Path) -> ModuleType:
+    """A builtin component's lambda_function module, loaded from its file."""
+    name = f"geo_builtin_{path.parent.name.replace('-', '_')}"
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

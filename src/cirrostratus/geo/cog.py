@@ -130,7 +130,7 @@ def raster_bands(path: Path) -> list[dict[str, Any]]:
     return bands
 
 
-def projection(path: Path) -> dict[str, Any]:
+def projection(path: Path | str) -> dict[str, Any]:
     """The projection extension's fields of a file: code (or WKT2), shape, transform, bbox."""
     import rasterio
 
