@@ -39,6 +39,9 @@ SORT_INDEX = {
 
 
 class OrjsonResponse(JSONResponse):
+    """JSON by orjson. Hot routes return one directly: FastAPI would otherwise pass a plain
+    dict through `jsonable_encoder` (30 ms for a page of 100 records)."""
+
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
@@ -170,11 +173,10 @@ def add_payload_routes(app: FastAPI, backend: ApiBackend) -> None:
             return OrjsonResponse(f"{request.url.path} not found", status_code=400)
         workflow, _, itemids = tail.partition("/")
         if itemids == "":
-            limit = params["limit"]
-            return summary(collections, workflow, params["since"], limit)
+            return OrjsonResponse(summary(collections, workflow, params["since"], params["limit"]))
         if itemids == "items":
-            return items(collections, workflow, legacy, params)
-        return one(rest, legacy)
+            return OrjsonResponse(items(collections, workflow, legacy, params))
+        return OrjsonResponse(one(rest, legacy))
 
     @app.get("/item/{rest:path}", response_model=None, tags=["cirrus"], responses=_legacy_docs())
     def legacy_item(rest: str, request: Request, params: Params) -> Any:
@@ -196,7 +198,7 @@ def add_payload_routes(app: FastAPI, backend: ApiBackend) -> None:
     def workflow_items(collections: str, workflow: str, params: Params) -> Any:
         """One page of a workflow's records, newest first; `nextkey` continues (Cirrus
         drops it; we return it so clients can page)."""
-        return items(collections, workflow, False, params)
+        return OrjsonResponse(items(collections, workflow, False, params))
 
     def subview(collections: str, workflow: str, itemids: str, view: str) -> str:
         payload_id = checked_id(f"{collections}/workflow-{workflow}/{itemids}")
@@ -219,9 +221,10 @@ def add_payload_routes(app: FastAPI, backend: ApiBackend) -> None:
     def executions(collections: str, workflow: str, itemids: str) -> Any:
         """Every execution of the payload with the states it visited and their timings."""
         try:
-            return backend.executions(subview(collections, workflow, itemids, "executions"))
+            pid = subview(collections, workflow, itemids, "executions")
         except _IsPayload as exc:
-            return one(exc.payload_id, False)
+            return OrjsonResponse(one(exc.payload_id, False))
+        return OrjsonResponse(backend.executions(pid))
 
     @app.get(
         "/{collections:path}/workflow-{workflow}/{itemids:path}/history",
@@ -237,10 +240,10 @@ def add_payload_routes(app: FastAPI, backend: ApiBackend) -> None:
         try:
             pid = subview(collections, workflow, itemids, "history")
         except _IsPayload as exc:
-            return one(exc.payload_id, False)
+            return OrjsonResponse(one(exc.payload_id, False))
         data = backend.history_of(pid)
         data["traceback"] = backend.traceback(pid)
-        return data
+        return OrjsonResponse(data)
 
     @app.get(
         "/{collections:path}/workflow-{workflow}/{itemids:path}/logs",
@@ -259,7 +262,7 @@ def add_payload_routes(app: FastAPI, backend: ApiBackend) -> None:
         try:
             pid = subview(collections, workflow, itemids, "logs")
         except _IsPayload as exc:
-            return one(exc.payload_id, False)
+            return OrjsonResponse(one(exc.payload_id, False))
         lines = (orjson.dumps(r) + b"\n" for r in backend.logs(pid))
         return StreamingResponse(lines, media_type="application/x-ndjson")
 
@@ -267,7 +270,7 @@ def add_payload_routes(app: FastAPI, backend: ApiBackend) -> None:
         try:
             pid = subview(collections, workflow, itemids, which)
         except _IsPayload as exc:
-            return one(exc.payload_id, False)
+            return OrjsonResponse(one(exc.payload_id, False))
         return Response(backend.stored(pid, which), media_type="application/json")
 
     stored_docs: dict[int | str, dict[str, Any]] = {
@@ -307,7 +310,7 @@ def add_payload_routes(app: FastAPI, backend: ApiBackend) -> None:
     )
     def payload(collections: str, workflow: str, itemids: str) -> Any:
         """One payload's record, Cirrus's current view (`catid`, `catalog` added)."""
-        return one(f"{collections}/workflow-{workflow}/{itemids}", False)
+        return OrjsonResponse(one(f"{collections}/workflow-{workflow}/{itemids}", False))
 
     @app.get(
         "/{collections:path}/workflow-{workflow}",
@@ -318,7 +321,7 @@ def add_payload_routes(app: FastAPI, backend: ApiBackend) -> None:
         collections: str, workflow: str, since: Since = None, limit: Limit = 100000
     ) -> Any:
         """Counts per state of one collections/workflow (Cirrus's summary)."""
-        return summary(collections, workflow, since, limit)
+        return OrjsonResponse(summary(collections, workflow, since, limit))
 
     @app.get("/{path:path}", include_in_schema=False)  # described in the API description
     def unknown(path: str, request: Request) -> Any:
