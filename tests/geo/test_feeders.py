@@ -233,3 +233,20 @@ def test_cli_flags_dry_run_and_submit(
     both = runner.invoke(main, [*args, "--dry-run", "--run"])
     assert isinstance(both.exception, CliError) and "exclusive" in str(both.exception)
     assert both.exception.exit_code == 2
+
+
+def test_feed_rerun_writes_to_output_instead_of_queueing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cirrostratus.state import SqliteStateStore
+
+    db = tmp_path / "state.db"
+    with SqliteStateStore(str(db)):
+        pass
+    monkeypatch.setenv("CIRRUS_STATE_DB", str(db))
+    monkeypatch.setenv("CIRRUS_PAYLOAD_BUCKET", str(tmp_path / "payloads"))
+    monkeypatch.delenv("CIRRO_HOME", raising=False)  # queueing would fail without it
+    out = tmp_path / "out.jsonl"
+    event = {"collections": "c", "workflow": "w", "output": str(out)}
+    result = feeder("feed-rerun").lambda_handler(event)
+    assert result["queued"] == 0 and out.exists()

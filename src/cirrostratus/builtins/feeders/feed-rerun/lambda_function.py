@@ -50,5 +50,12 @@ def lambda_handler(event: Any, context: Any = None) -> dict[str, Any]:
                 break
     store = open_store(os.environ["CIRRUS_PAYLOAD_BUCKET"])
     payloads, skipped = read_inputs(store, [record.payload_id for record in found])
+    skipped_ids = [pid for pid, _ in skipped]
+    if event.get("output"):  # `cirro feed --dry-run / --run`: write them, queue nothing
+        import json
+
+        with open(event["output"], "w", encoding="utf-8") as fh:
+            fh.writelines(json.dumps(p) + "\n" for p in payloads)
+        return {"queued": 0, "payloads": len(payloads), "skipped": skipped_ids}
     labels = send("feed-rerun", payloads)
-    return {"queued": len(labels), "payload_ids": labels, "skipped": [pid for pid, _ in skipped]}
+    return {"queued": len(labels), "payload_ids": labels, "skipped": skipped_ids}
