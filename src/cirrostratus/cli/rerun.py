@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from cirrostratus.cli.aws_options import aws_option, start_engine_aws
 from cirrostratus.cli.errors import CliError
 from cirrostratus.cli.local import (
     echo_json,
@@ -35,6 +36,7 @@ from cirrostratus.cli.query import fetch, filters, query_args
 @click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON object (as `cirro run --json`)."
 )
+@aws_option
 @click.pass_context
 def rerun(
     ctx: click.Context,
@@ -44,6 +46,7 @@ def rerun(
     submit_only: bool,
     concurrency: int | None,
     as_json: bool,
+    aws: str | None,
     **kw: Any,
 ) -> None:
     """Run matching payloads again from their stored input, with replace.
@@ -110,6 +113,7 @@ def rerun(
         ctx.exit(1 if skipped else 0)
     from cirrostratus.cli.run import Progress, print_summary, run_engine
 
+    start_engine_aws(ctx, engine, aws, quiet=as_json)  # `--aws local`, as `cirro run`
     with Progress(enabled=not as_json) as progress:
         report = run_engine(engine, payloads, True, progress)
     if as_json:

@@ -9,6 +9,7 @@ still there for the tasks (publish keeps the item's `created`) and for the comma
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ from .conftest import big_payload
 
 CIRRO = [sys.executable, "-m", "cirrostratus"]
 PAYLOAD_ID = "sentinel-2/workflow-cirrus-real/item-a"
+RERUN_INVALID = ("--aws", "local", "--state", "invalid", "--json")
 
 
 def cirro(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -49,9 +51,20 @@ def table_items(project: Path) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def first_run(cirrus_project: Path) -> Path:
+def first_records(cirrus_project: Path) -> dict[str, dict[str, Any]]:
+    """One `cirro run --aws local` of two 40 KB payloads: one completes, one's Batch job fails."""
     assert len(json.dumps(big_payload("item-a"))) > 40_000
-    run(cirrus_project, "--aws", "local")
+    path = cirrus_project / "first.json"
+    path.write_text(json.dumps([big_payload("item-a"), big_payload("item-bad", fail=True)]))
+    done = cirro(cirrus_project, "run", "--json", "--no-task-envs", "--aws", "local", str(path))
+    assert done.returncode == 1, done.stderr[-3000:]  # not every payload COMPLETED
+    records = json.loads(done.stdout.strip().splitlines()[-1])["payloads"]
+    return {r["payload_id"]: r for r in records}
+
+
+@pytest.fixture(scope="module")
+def first_run(cirrus_project: Path, first_records: dict[str, dict[str, Any]]) -> Path:
+    assert first_records[PAYLOAD_ID]["state"] == "COMPLETED", first_records
     return cirrus_project
 
 
@@ -70,7 +83,7 @@ def test_real_cirrus_workflow_completes_with_a_40kb_payload(first_run: Path) -> 
     }
     # cirrus-lib moved the 40 KB payload to the payload bucket (kept in .cirro/payloads)
     moved = list((project / ".cirro/payloads/payloads").glob("*.json"))
-    assert moved and all(json.loads(p.read_text())["id"] == PAYLOAD_ID for p in moved)
+    assert PAYLOAD_ID in {json.loads(p.read_text())["id"] for p in moved}
     batch = list((project / ".cirro/payloads/batch").rglob("*_out.json"))
     assert len(batch) == 1  # Cirrus's batch convention: <url>_out.json, read by post-batch
     # publish called set_outputs on the DynamoDB state table: saved when the engine closed
@@ -108,13 +121,31 @@ def test_a_second_engine_finds_what_the_first_wrote(first_run: Path) -> None:
     assert "local AWS at http://127.0.0.1:" not in stderr  # --json: nothing but the report
 
 
-def test_post_batch_reads_a_failed_jobs_error_from_cloudwatch_logs(first_run: Path) -> None:
-    project = first_run
-    path = project / "bad.json"
-    path.write_text(json.dumps(big_payload("item-bad", fail=True)))
-    done = cirro(project, "run", "--json", "--no-task-envs", "--aws", "local", str(path))
-    assert done.returncode == 1, done.stderr[-3000:]
-    record = json.loads(done.stdout.strip().splitlines()[-1])["payloads"][0]
+def test_post_batch_reads_a_failed_jobs_error_from_cloudwatch_logs(
+    first_records: dict[str, dict[str, Any]],
+) -> None:
+    record = first_records["sentinel-2/workflow-cirrus-real/item-bad"]
     # Cirrus's post-batch found the job's last log line in /aws/batch/job and raised it
     assert record["state"] == "INVALID", record
+    assert record["error"] == "InvalidInput: the stamp task refuses this scene"
+
+
+def test_rerun_runs_the_stored_input_under_the_local_aws_again(first_run: Path) -> None:
+    project = first_run
+    query = cirro(project, "query", "--state", "invalid", "--json")
+    assert query.returncode == 0, query.stderr
+    ids = [r["payload_id"] for r in json.loads(query.stdout)["items"]]
+    assert ids == ["sentinel-2/workflow-cirrus-real/item-bad"]
+    env = {**os.environ, "CIRRO_TASK_ENVS": "0"}  # what --no-task-envs sets
+    done = subprocess.run(
+        [*CIRRO, "--project", str(project), "rerun", *RERUN_INVALID],
+        capture_output=True,
+        text=True,
+        timeout=280,
+        env=env,
+    )
+    assert done.returncode == 1, done.stderr[-3000:]
+    (record,) = json.loads(done.stdout)["payloads"]
+    # the same stored 40 KB input through the same real tasks: the Batch job refuses it again
+    assert record["payload_id"] == ids[0]
     assert record["error"] == "InvalidInput: the stamp task refuses this scene"
