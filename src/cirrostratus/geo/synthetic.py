@@ -25,6 +25,7 @@ def write_scene(
     seed: int = 0,
     origin: tuple[float, float] = (500000.0, 4650000.0),
     resolution: float = 10.0,
+    when: datetime | None = None,
 ) -> dict[str, Any]:
     """Write one scene; return its geometry facts (bbox in lon/lat, transform, crs)."""
     import numpy as np
@@ -57,6 +58,8 @@ def write_scene(
     }
     with rasterio.open(path, "w", **profile) as ds:
         ds.write(data)
+        if when is not None:  # what feed-listing reads for the item's datetime
+            ds.update_tags(TIFFTAG_DATETIME=when.strftime("%Y:%m:%d %H:%M:%S"))
         bounds = ds.bounds
     bbox = list(transform_bounds(CRS, "EPSG:4326", *bounds))
     return {"bbox": bbox, "transform": list(transform)[:6], "shape": [size, size]}
@@ -102,14 +105,20 @@ def make_scenes(
     for n in range(count):
         scene_id = f"scene-{n:02d}"
         tif = folder / f"{scene_id}.tif"
+        when = start + timedelta(days=n)
         facts = write_scene(
-            tif, size=size, bands=bands, seed=n, origin=(500000.0 + n * size * 10.0, 4650000.0)
+            tif,
+            size=size,
+            bands=bands,
+            seed=n,
+            origin=(500000.0 + n * size * 10.0, 4650000.0),
+            when=when,
         )
         item = scene_item(
             scene_id,
             str(tif),
             facts,
-            when=start + timedelta(days=n),
+            when=when,
             collection=collection,
             collection_href=str(folder / "collection.json"),
         )
