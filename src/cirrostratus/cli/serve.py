@@ -71,7 +71,8 @@ def serve(
     from cirrostratus.cli.executor_options import use_executor
 
     use_executor(engine, executor, scheduler, dask_workers, serving=True)
-    start_engine_aws(ctx, engine, aws)  # `--aws local`: moto, closed when the command ends
+    local_aws = start_engine_aws(ctx, engine, aws)  # `--aws local`: moto, closed at the end
+    services = [] if local_aws is None else local_aws.services()  # its ProcessQueue → intake
     stop = asyncio.Event()
     presses = 0
 
@@ -100,7 +101,7 @@ def serve(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, on_signal)
-        report = await engine.serve(stop, ready=ready)
+        report = await engine.serve(stop, ready=ready, services=services)
         counts = ", ".join(f"{n} {s}" for s, n in sorted(report.counts().items())) or "nothing"
         click.echo(f"stopped after {report.wall_s:.1f}s: {counts}", err=True)
 

@@ -1,5 +1,6 @@
-"""`cirro serve --aws local`: a boto3 task writes the state table while the engine serves;
-a clean stop saves the table, and the next engine's tasks read what the first one wrote."""
+"""`cirro serve --aws local`: a boto3 task writes the state table while the engine serves and
+sends a payload to the ProcessQueue, which the engine runs; a clean stop saves the table, and
+the next engine's tasks read what the first one wrote."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ provider:
 
 # counts the payloads it has seen in the state table (an item of its own) and says so
 TALLY = """\
+import json
 import os
 
 import boto3
@@ -36,6 +38,14 @@ table = boto3.resource("dynamodb").Table(os.environ["CIRRUS_STATE_DB"])
 
 
 def lambda_handler(event, context):
+    feed = event["process"]["tasks"].get("tally", {}).get("feed")
+    if feed:  # what a feeder does: a new payload to Cirrus's process queue
+        new_payload = {**event, "id": None, "process": {**event["process"], "tasks": {}}}
+        new_payload.pop("id")
+        new_payload["features"] = [{**event["features"][0], "id": feed}]
+        boto3.client("sqs").send_message(
+            QueueUrl=os.environ["CIRRUS_PROCESS_QUEUE_URL"], MessageBody=json.dumps(new_payload)
+        )
     key = {"collections_workflow": "tally", "itemids": "count"}
     new = table.update_item(
         Key=key, UpdateExpression="ADD seen :one", ExpressionAttributeValues={":one": 1},
@@ -72,11 +82,12 @@ def make_project(root: Path) -> Path:
     return root
 
 
-def payload(item_id: str) -> dict[str, Any]:
+def payload(item_id: str, feed: str | None = None) -> dict[str, Any]:
+    tasks = {"tally": {"feed": feed}} if feed else {}
     return {
         "type": "FeatureCollection",
         "features": [{"type": "Feature", "id": item_id, "collection": "c", "properties": {}}],
-        "process": {"workflow": "tally", "upload_options": {}, "tasks": {}},
+        "process": {"workflow": "tally", "upload_options": {}, "tasks": tasks},
     }
 
 
@@ -123,15 +134,17 @@ def seen(project: Path, item_id: str) -> int:
 def test_serve_keeps_the_table_across_engines(tmp_path: Path) -> None:
     project = make_project(tmp_path / "project")
     engine = LocalEngine.open(project)
-    engine.submit([payload("a"), payload("b")])
+    engine.submit([payload("a", feed="fed"), payload("b")])
     engine.close()
-    err = serve_until(project, 2)
+    # "a" sent a third payload to the ProcessQueue: the serving engine took it in and ran it
+    err = serve_until(project, 3)
     assert "local AWS at http://127.0.0.1:" in err
+    assert seen(project, "fed") in (2, 3)
     snapshot = json.loads((project / ".cirro/aws/dynamodb/tally-dev-state.json").read_text())
-    assert snapshot["items"][0]["seen"] == {"N": "2"}
+    assert snapshot["items"][0]["seen"] == {"N": "3"}
 
     engine = LocalEngine.open(project)
     engine.submit([payload("c")])
     engine.close()
-    serve_until(project, 3)
-    assert seen(project, "c") == 3  # the second engine's task counted on from the first's
+    serve_until(project, 4)
+    assert seen(project, "c") == 4  # the second engine's task counted on from the first's

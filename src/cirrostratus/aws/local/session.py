@@ -237,6 +237,13 @@ class LocalAws:
 
     # --- running and closing -------------------------------------------------------------
 
+    def services(self) -> list[Any]:
+        """What a serving engine runs beside its drain loop: the ProcessQueue forwarder."""
+        from cirrostratus.aws.local.forward import process_queue_service
+
+        forward = process_queue_service(self)
+        return [] if forward is None else [forward]
+
     def save(self) -> int:
         """Save every table's items under `.cirro/aws/dynamodb/`; returns how many."""
         if not self.endpoint or not self.tables:
