@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "build": "build:build",
     "deploy": "deploy:deploy",
     "remove": "deploy:remove",
+    "deployments": "deployments:deployments",
 }
 
 

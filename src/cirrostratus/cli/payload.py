@@ -36,8 +36,13 @@ def whole_id(ctx: click.Context, param: click.Parameter, given: str) -> str:
     raise CliError(f"no payload matches the short id {given!r} (see `cirro query`)")
 
 
-def _record(ctx: click.Context, payload_id: str) -> Any:
-    record = open_state(ctx).get(payload_id)
+def _record(ctx: click.Context, payload_id: str, deployment: str | None = None) -> Any:
+    if deployment:
+        from cirrostratus.cli.deployments import deployment_state
+
+        record = deployment_state(deployment).get(payload_id)
+    else:
+        record = open_state(ctx).get(payload_id)
     if record is None:
         raise CliError(f"no payload with id {short_id(payload_id)!r} (see `cirro query`)")
     return record
@@ -74,14 +79,21 @@ def get(ctx: click.Context, payload_id: str, which: str, target: str | None) -> 
 
 
 @payload.command()
-@click.argument("payload_id", callback=whole_id)
+@click.argument("payload_id")
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--deployment", default=None, help="A live deployment (`cirro deployments add`).")
 @click.pass_context
-def state(ctx: click.Context, payload_id: str, as_json: bool) -> None:
+def state(
+    ctx: click.Context, payload_id: str, as_json: bool, deployment: str | None = None
+) -> None:
     """The record of PAYLOAD_ID: state, executions with per-state timings, error, outputs."""
     from cirrostratus.cli.queued import describe, waiting
     from cirrostratus.engine.history import HistoryStore
 
+    if deployment:
+        _deployed_state(payload_id, as_json, deployment)
+        return
+    payload_id = whole_id(ctx, None, payload_id)  # type: ignore[arg-type]
     queued = waiting(ctx, payload_id)  # a message for it still waits in the intake
     try:
         record = _record(ctx, payload_id)
@@ -122,6 +134,23 @@ def state(ctx: click.Context, payload_id: str, as_json: bool) -> None:
         for s in execution["states"]:
             took = "—" if s["seconds"] is None else f"{s['seconds'] * 1000:.1f} ms"
             click.echo(f"      {s['state']:<32} {s['type']:<9} {took}")
+
+
+def _deployed_state(payload_id: str, as_json: bool, deployment: str) -> None:
+    """A live deployment's record of `payload_id` (Cirrus's state table): no local history."""
+    data = _record(click.get_current_context(), payload_id, deployment).to_dict()
+    if as_json:
+        echo_json(data)
+        return
+    click.echo(data["payload_id"])
+    click.echo(f"  state:    {data['state']}")
+    click.echo(f"  created:  {data['created']}\n  updated:  {data['updated']}")
+    if data["last_error"]:
+        click.echo(f"  error:    {data['last_error']}")
+    for url in data["outputs"]:
+        click.echo(f"  output:   {url}")
+    for execution in data["executions"]:
+        click.echo(f"  execution {execution['id']}  {execution['status']}")
 
 
 @payload.command()

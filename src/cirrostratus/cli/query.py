@@ -104,6 +104,7 @@ def next_page_command(ctx: click.Context, args: dict[str, Any], limit: int, next
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: counts, records, nextkey.")
 @click.option("--counts", "counts_only", is_flag=True, help="Only the count per state.")
+@click.option("--deployment", default=None, help="A live deployment (`cirro deployments add`).")
 @click.pass_context
 def query(
     ctx: click.Context,
@@ -112,6 +113,7 @@ def query(
     nextkey: str | None,
     as_json: bool,
     counts_only: bool,
+    deployment: str | None = None,
     **kw: Any,
 ) -> None:
     """Find payloads by collections, workflow, state, age and error, newest first.
@@ -120,13 +122,18 @@ def query(
     page (`--nextkey`, as Cirrus's API pages). Long payload ids are shortened here; --json
     keeps them whole.
     """
-    store = open_state(ctx)
+    if deployment:
+        from cirrostratus.cli.deployments import deployment_state
+
+        store = deployment_state(deployment)
+    else:
+        store = open_state(ctx)
     args = query_args(**kw)
     counts_args = {k: v for k, v in args.items() if k != "state"}
     counts = store.counts(**counts_args)
     from cirrostratus.cli.queued import queued_count  # payloads still in the intake
 
-    if queued := queued_count(ctx, counts_args):
+    if not deployment and (queued := queued_count(ctx, counts_args)):
         counts = {"QUEUED": queued, **counts}
     if counts_only:
         echo_json(counts) if as_json else click.echo(

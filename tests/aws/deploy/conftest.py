@@ -88,3 +88,10 @@ def deployed(aws_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) 
         "--project", str(root), "deploy", "--skip-unsupported", "--no-vendor", "--poll", "0.05"
     )
     return {"project": root, "stack": "shared-dev", "output": result.output}
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Deployments are kept here for one test."""
+    monkeypatch.setenv("CIRRO_CONFIG_DIR", str(tmp_path / "config"))
+    return tmp_path / "config"

@@ -1,0 +1,165 @@
+"""`cirro deployments add|list|show|remove`, and the `--deployment NAME` option other commands
+take to work on a live stack (Cirrus 0.9's or ours) instead of the local `.cirro/`.
+
+The commands keep their code paths: a deployment only swaps what sits behind the protocols
+(the DynamoDB StateStore for SQLite, the SQS IntakeQueue for the local one, S3 for folders).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from cirrostratus.cli.errors import CliError
+from cirrostratus.cli.local import echo_json
+
+
+def deployment_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`--deployment NAME`: work on that live deployment (see `cirro deployments`)."""
+    return click.option(
+        "--deployment",
+        "deployment",
+        default=None,
+        help="A live deployment added with `cirro deployments add` (default: this project).",
+    )(fn)
+
+
+def get_deployment(name: str) -> Any:
+    from cirrostratus.aws.deployments import DeploymentError, get
+
+    try:
+        return get(name)
+    except DeploymentError as exc:
+        raise CliError(str(exc), 2) from None
+
+
+def deployment_state(name: str) -> Any:
+    """The deployment's StateStore: Cirrus's state table (and our events table if any)."""
+    from cirrostratus.state.dynamodb import DynamoStateStore
+
+    d = get_deployment(name)
+    return DynamoStateStore(
+        d.need("CIRRUS_STATE_DB"),
+        events_table=d.environment.get("CIRRO_EVENTS_TABLE") or None,
+        session=d.session(),
+    )
+
+
+def deployment_intake(name: str) -> Any:
+    """The deployment's process queue, as an IntakeQueue."""
+    from cirrostratus.intake.sqs import SqsIntakeQueue
+
+    d = get_deployment(name)
+    return SqsIntakeQueue(d.need("CIRRUS_PROCESS_QUEUE_URL"), session=d.session())
+
+
+def deployment_payloads(name: str) -> Any:
+    """An ObjectStore on the deployment's payload bucket (large payloads go there)."""
+    from cirrostratus.storage import open_store
+
+    d = get_deployment(name)
+    return open_store(f"s3://{d.need('CIRRUS_PAYLOAD_BUCKET')}")
+
+
+def submit_to(name: str, payloads: Any, replace: bool) -> list[str]:
+    """Send payloads to the deployment's process queue, as Cirrus's process function reads
+    them (large ones stored in the payload bucket and sent as {"url": ...})."""
+    import uuid
+
+    from cirrostratus.payload.transport import to_transport_bytes
+
+    intake = deployment_intake(name)
+    store = None
+    ids: list[str] = []
+    for payload in payloads:
+        if replace:
+            from cirrostratus.engine.local import with_replace
+
+            payload = with_replace(payload)
+        if store is None and len(str(payload)) > 100_000:
+            store = deployment_payloads(name)
+        data = to_transport_bytes(payload, store or _NoStore(), f"payloads/{uuid.uuid4()}.json")
+        ids.append(intake.send(data))
+    return ids
+
+
+class _NoStore:
+    """Stands in for the payload bucket until a payload is large enough to need it."""
+
+    def put_bytes(self, key: str, data: bytes) -> str:
+        raise CliError("a large payload needs the deployment's payload bucket")
+
+
+@click.group()
+def deployments() -> None:
+    """Live deployments (Cirrus 0.9's or ours) that `--deployment NAME` works on.
+
+    Kept in $CIRRO_CONFIG_DIR (else $XDG_CONFIG_HOME, else ~/.config)/cirrostratus/deployments.json.
+    """
+
+
+@deployments.command()
+@click.argument("name")
+@click.option(
+    "--stack", required=True, help="The CloudFormation stack (Cirrus: <service>-<stage>)."
+)
+@click.option("--profile", default=None, help="A named AWS profile (default: boto3's).")
+@click.option("--region", default=None, help="The stack's region (default: boto3's).")
+def add(name: str, stack: str, profile: str | None, region: str | None) -> None:
+    """Read STACK's outputs and its functions' environment and remember them as NAME."""
+    import os
+
+    from cirrostratus.aws.deployments import DeploymentError, discover, save
+
+    region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if not region:
+        raise CliError("say which region the stack is in: --region R", 2)
+    try:
+        deployment = discover(name, stack, region=region, profile=profile)
+        save(deployment)
+    except DeploymentError as exc:
+        raise CliError(str(exc)) from None
+    click.echo(
+        f"added deployment {name}: stack {stack} in {region}, "
+        f"{len(deployment.functions)} function(s), state table "
+        f"{deployment.environment['CIRRUS_STATE_DB']}"
+    )
+
+
+@deployments.command(name="list")
+def list_() -> None:
+    """The deployments added so far."""
+    from cirrostratus.aws.deployments import DeploymentError, load_all
+
+    try:
+        found = load_all()
+    except DeploymentError as exc:
+        raise CliError(str(exc)) from None
+    if not found:
+        click.echo("no deployments yet: `cirro deployments add NAME --stack STACK`")
+    for d in found.values():
+        click.echo(f"{d.name}\t{d.stack}\t{d.region}\t{d.profile or ''}".rstrip())
+
+
+@deployments.command()
+@click.argument("name")
+def show(name: str) -> None:
+    """Everything known about NAME (JSON): stack, region, environment, outputs, functions."""
+    from dataclasses import asdict
+
+    echo_json(asdict(get_deployment(name)))
+
+
+@deployments.command(name="remove")
+@click.argument("name")
+def remove_(name: str) -> None:
+    """Forget NAME (the stack itself is left alone; `cirro remove` deletes a stack)."""
+    from cirrostratus.aws.deployments import DeploymentError, forget
+
+    try:
+        forget(name)
+    except DeploymentError as exc:
+        raise CliError(str(exc)) from None
+    click.echo(f"forgot deployment {name}")
