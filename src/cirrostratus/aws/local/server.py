@@ -62,6 +62,11 @@ class MotoServer:
             raise
         self._server, self._thread = server, thread
         self.endpoint = f"http://127.0.0.1:{port}"
+        try:  # moto's backends are global to the process: start from nothing
+            self.reset()
+        except BaseException:
+            self.stop()
+            raise
         self.started_s = time.monotonic() - began
         return self.endpoint
 
