@@ -1,0 +1,105 @@
+"""The deployed path end to end on moto: `submit --deployment` → the ProcessQueue → the process
+handler → a Step Functions execution with the payload as input → the update-state handler on
+its status-change event → the record in Cirrus's schema → `query` / `payload state
+--deployment` show it."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import cirro
+
+
+def _clear_handler_caches() -> None:
+    """The handlers cache clients per process; another test folder's moto may be cached."""
+    from cirrostratus.aws.handlers import env
+
+    for value in vars(env).values():
+        if isinstance(value, functools._lru_cache_wrapper):
+            value.cache_clear()
+
+
+def test_submitted_payload_runs_through_the_deployed_handlers(
+    deployed: dict[str, Any],
+    config_dir: Path,
+    aws: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from cirrostratus.aws.handlers import process, update_state
+
+    cirro("deployments", "add", "e2e", "--stack", deployed["stack"])
+    environment = json.loads(cirro("deployments", "show", "e2e").output)["environment"]
+    for key, value in environment.items():  # what the stack gave its functions
+        monkeypatch.setenv(key, value)
+    _clear_handler_caches()
+
+    payload = {
+        "type": "FeatureCollection",
+        "features": [{"type": "Feature", "id": "pipe-1", "collection": "p1", "properties": {}}],
+        "process": [{"workflow": "publish-only", "upload_options": {}}],
+    }
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(payload))
+    cirro("submit", "--deployment", "e2e", str(path))
+
+    # the event source mapping's part: a batch from the ProcessQueue to the process handler
+    sqs = aws("sqs")
+    url = environment["CIRRUS_PROCESS_QUEUE_URL"]
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    mine = [
+        m for m in messages if json.loads(m["Body"]).get("features", [{}])[0].get("id") == "pipe-1"
+    ]
+    assert len(mine) == 1
+    event = {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "eventSource": "aws:sqs",
+            }
+            for m in mine
+        ]
+    }
+    assert process.lambda_handler(event, None) == {"batchItemFailures": []}
+
+    pid = "p1/workflow-publish-only/pipe-1"
+    shown = json.loads(cirro("payload", "state", "--deployment", "e2e", pid, "--json").output)
+    assert shown["state"] == "PROCESSING"
+    arn = shown["executions"][-1]["id"]
+    assert ":execution:shared-dev-publish-only:" in arn  # the deployed state machine
+    sfn = aws("stepfunctions")
+    execution = sfn.describe_execution(executionArn=arn)
+    sent = json.loads(execution["input"])
+    assert sent["features"] == payload["features"] and sent["id"] == pid
+
+    # EventBridge's part: the execution's status change to the update-state handler
+    status = {
+        "version": "0",
+        "detail-type": "Step Functions Execution Status Change",
+        "source": "aws.states",
+        "detail": {
+            "executionArn": arn,
+            "stateMachineArn": execution["stateMachineArn"],
+            "status": "SUCCEEDED",
+            "input": execution["input"],
+            "output": execution["input"],
+        },
+    }
+    (result,) = update_state.lambda_handler(status, None)
+    assert result["applied"] and result["state"] == "COMPLETED"
+
+    listed = json.loads(
+        cirro("query", "--deployment", "e2e", "--collections", "p1", "--json").output
+    )
+    assert [(r["payload_id"], r["state"]) for r in listed["items"]] == [(pid, "COMPLETED")]
+    text = cirro("payload", "state", "--deployment", "e2e", pid).output
+    assert "state:    COMPLETED" in text and arn in text
+    _clear_handler_caches()
