@@ -250,3 +250,9 @@ def test_feed_rerun_writes_to_output_instead_of_queueing(
     event = {"collections": "c", "workflow": "w", "output": str(out)}
     result = feeder("feed-rerun").lambda_handler(event)
     assert result["queued"] == 0 and out.exists()
+
+
+def test_listing_a_missing_root_says_so(tmp_path: Path) -> None:
+    event = {"root": str(tmp_path / "nope"), "process": PROCESS, "output": str(tmp_path / "o")}
+    with pytest.raises(ValueError, match="does not exist"):
+        feeder("feed-listing").lambda_handler(event)

@@ -16,6 +16,11 @@ def list_files(root: str, pattern: str) -> Iterator[str]:
 
     fs, base = fsspec.core.url_to_fs(root)
     protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    if not fs.exists(base):
+        raise ValueError(
+            f"feed-listing: root {root!r} does not exist (the feeder runs in its own folder: "
+            "give an absolute path or URL, e.g. --param root=$PWD/scenes)"
+        )
     for path in sorted(fs.glob(posixpath.join(base, pattern))):
         if fs.isdir(path):
             continue
