@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import yaml
 
-from cirrostratus.aws.build import BuildResult
+from cirrostratus.aws.build import BuildResult, names
+from cirrostratus.aws.build.functions import lambda_specs
+from cirrostratus.project import Project
 
 from .conftest import lint_errors
 
@@ -21,19 +24,29 @@ def test_init_and_create_every_kind_lint_clean(full_build: BuildResult) -> None:
     assert lint_errors(full_build.template_path) == []
 
 
-def test_resource_kinds_cirrus_deploys(full_build: BuildResult) -> None:
-    types = Counter(r["Type"] for r in full_build.template["Resources"].values())
-    functions = types["AWS::Lambda::Function"]
-    # api, process, update-state, feed-rerun, pre-batch, post-batch, publish + 4 created
-    assert functions == 11
-    assert types["AWS::Lambda::Version"] == functions
-    assert types["AWS::Logs::LogGroup"] == functions
-    # a role per function, per state machine (2), Batch's 3, the created batch tasks' 2
-    assert types["AWS::IAM::Role"] == functions + 2 + 3 + 2
-    assert types["AWS::StepFunctions::StateMachine"] == 2  # publish-only, wf-one
-    assert types["AWS::Batch::ComputeEnvironment"] == 4
-    assert types["AWS::Batch::JobQueue"] == 4
-    assert types["AWS::Batch::JobDefinition"] == 4
+def test_resource_kinds_cirrus_deploys(full_project: Path, full_build: BuildResult) -> None:
+    resources = full_build.template["Resources"]
+    types = Counter(r["Type"] for r in resources.values())
+    specs = lambda_specs(Project.load(full_project))
+    # every lambda (7 of Cirrus's builtins, ours, the 4 created) with its Version, log group, role
+    assert types["AWS::Lambda::Function"] == len(specs) >= 11
+    for spec in specs:
+        base = names.normalize(spec.name)
+        assert f"{base}LambdaFunction" in resources and f"{base}LogGroup" in resources
+        assert f"{base}IamRoleLambdaExecution" in resources
+        assert [k for k in resources if k.startswith(f"{base}LambdaVersion")]
+    assert types["AWS::Lambda::Version"] == types["AWS::Lambda::Function"]
+    assert types["AWS::Logs::LogGroup"] == types["AWS::Lambda::Function"]
+    machines = [k for k, r in resources.items() if r["Type"] == "AWS::StepFunctions::StateMachine"]
+    assert {
+        "PublishDashonlyStepFunctionsStateMachine",
+        "WfDashoneStepFunctionsStateMachine",
+    } <= set(machines)
+    roles = {k for k, r in resources.items() if r["Type"] == "AWS::IAM::Role"}
+    assert {m.replace("StateMachine", "Role") for m in machines} <= roles
+    assert {"BatchJobRole", "BatchInstanceRole", "EC2SpotRole", "BatTaskJobRole"} <= roles
+    for kind in ("ComputeEnvironment", "JobQueue", "JobDefinition"):
+        assert types[f"AWS::Batch::{kind}"] >= 4  # Cirrus's 2 (+2 definitions) and the created
     assert types["AWS::SQS::Queue"] == 3
     assert types["AWS::SNS::Topic"] == 2
     assert types["AWS::S3::Bucket"] == 2  # + the deployment bucket, a parameter here

@@ -263,6 +263,7 @@ def test_deploy_contract(built: BuildResult) -> None:
             assert code["S3Bucket"] == {"Ref": "DeploymentBucket"}
             keys.add(code["S3Key"])
     assert keys == set(built.packages)
+    assert len([k for k in keys if "/_builtins-" in k]) == 1  # one zip for our handlers
     assert all(re.fullmatch(r"cirro/prod/[a-z_-]+-[0-9a-f]{12}\.zip", k) for k in keys)
     outputs = built.template["Outputs"]
     for name in ("StateTableName", "ProcessQueueUrl", "PublishTopicArn", "DataBucketName",

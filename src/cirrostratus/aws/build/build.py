@@ -17,13 +17,14 @@ from cirrostratus.aws.build.functions import (
     runtime,
     wanted_runtime,
 )
-from cirrostratus.aws.build.model import BuildError, BuildResult
+from cirrostratus.aws.build.model import BuildError, BuildResult, PackageTooLarge
 from cirrostratus.aws.build.outputs import stack_outputs
 from cirrostratus.aws.build.package import package
 from cirrostratus.aws.build.resolve import Resolver, unresolved
 from cirrostratus.aws.build.statemachines import state_machine_resources
 from cirrostratus.aws.build.wiring import process_queue, rest_api, status_changes
 from cirrostratus.project import Project
+from cirrostratus.project.references import workflow_lambda_names
 
 DESCRIPTION = "Cirrus STAC Processing Framework (built by cirro)"
 
@@ -59,15 +60,33 @@ def build_project(
     packages: dict[str, Path] = {}
     specs = lambda_specs(project)
     function_ids: dict[str, str] = {}
+    used = _used_lambdas(project)
+    left_out: set[str] = set()
+    shared: dict[tuple[str, str], tuple[str, Path]] = {}  # the builtins' one zip per arch
     for spec in specs:
-        key, path = package(
-            project,
-            spec,
-            stage=stage,
-            out=out,
-            runtime=runtime(project, spec),
-            vendor_requirements=vendor,
-        )
+        made = shared.get((spec.architecture, runtime(project, spec))) if spec.builtin else None
+        if made is None:
+            try:
+                made = package(
+                    project,
+                    spec,
+                    stage=stage,
+                    out=out,
+                    runtime=runtime(project, spec),
+                    vendor_requirements=vendor,
+                )
+            except PackageTooLarge as exc:
+                if (
+                    spec.component.source != "built-in"
+                    or used.get(spec.name, "built-in") != "built-in"
+                ):
+                    raise
+                left_out.add(spec.name)
+                warnings.append(f"{exc}. Built-in, so left out rather than failing the build")
+                continue
+            if spec.builtin:
+                shared[(spec.architecture, runtime(project, spec))] = made
+        key, path = made
         packages[key] = path
         generated = function_resources(
             project,
@@ -85,6 +104,13 @@ def build_project(
     workflows: dict[str, str] = {}
     for workflow in project.workflows.values():
         if not workflow.enabled:
+            continue
+        missing = workflow_lambda_names(workflow.definition) & left_out
+        if missing:
+            warnings.append(
+                f"built-in workflow {workflow.name} left out: it runs {', '.join(sorted(missing))} "
+                "as a Lambda, whose package is too big for Lambda"
+            )
             continue
         generated = state_machine_resources(
             project,
@@ -128,6 +154,22 @@ def build_project(
         region=region,
         warnings=warnings,
     )
+
+
+def _used_lambdas(project: Project) -> dict[str, str]:
+    """Lambda name → `project` when any enabled project workflow names it, else `built-in`.
+
+    A built-in lambda too big for Lambda (a geo builtin with rasterio) that no project
+    workflow uses is left out, with the built-in workflows that use it, instead of failing
+    every project's build; one a project workflow uses is an error.
+    """
+    used: dict[str, str] = {}
+    for workflow in project.workflows.values():
+        if workflow.enabled:
+            for name in workflow_lambda_names(workflow.definition):
+                if used.get(name) != "project":
+                    used[name] = workflow.source
+    return used
 
 
 def _runtime_warnings(project: Project, specs: list[LambdaSpec], warnings: list[str]) -> None:

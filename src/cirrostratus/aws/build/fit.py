@@ -111,18 +111,34 @@ def durations(project: Project, history_db: Path) -> dict[str, list[float]]:
     return out
 
 
-def package_size(task: Task, build_dir: Path) -> tuple[int | None, int | None, str]:
+def built_zips(build_dir: Path) -> dict[str, Path]:
+    """Component name → its zip in the last build (read from that build's template)."""
+    try:
+        template = json.loads((build_dir / "template.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    out: dict[str, Path] = {}
+    for body in (template.get("Resources") or {}).values():
+        props = body.get("Properties") if isinstance(body, dict) else None
+        if not isinstance(props, dict) or body.get("Type") != "AWS::Lambda::Function":
+            continue
+        key = (props.get("Code") or {}).get("S3Key")
+        name = str(props.get("FunctionName", ""))
+        component = name.split("-", 2)[2] if name.count("-") >= 2 else name
+        if isinstance(key, str):
+            out[component] = build_dir / "packages" / key.rsplit("/", 1)[-1]
+    return out
+
+
+def package_size(task: Task, zips: dict[str, Path]) -> tuple[int | None, int | None, str]:
     """(zipped, unzipped, note) from the last build, else the task's code alone."""
     import zipfile
 
-    zips = sorted(
-        (build_dir / "packages").glob(f"{task.name}-*.zip"), key=lambda p: p.stat().st_mtime
-    )
-    zips = [z for z in zips if re.fullmatch(rf"{re.escape(task.name)}-[0-9a-f]{{12}}\.zip", z.name)]
-    if zips:
-        with zipfile.ZipFile(zips[-1]) as archive:
+    path = zips.get(task.name)
+    if path is not None and path.is_file():
+        with zipfile.ZipFile(path) as archive:
             unzipped = sum(i.file_size for i in archive.infolist())
-        return zips[-1].stat().st_size, unzipped, "from the last cirro build"
+        return path.stat().st_size, unzipped, "from the last cirro build"
     if not task.lambda_enabled:
         return None, None, "no lambda"
     total = sum(p.stat().st_size for p in task.directory.rglob("*") if p.is_file())
@@ -134,12 +150,13 @@ def fit_tasks(project: Project, *, state_root: Path, build_dir: Path) -> list[Fi
 
     seconds = durations(project, state_root / "history.db")
     peaks = read_peaks(state_root / "logs")
+    zips = built_zips(build_dir)
     out: list[Fit] = []
     for task in project.tasks.values():
         kinds = [
             k for k, on in (("lambda", task.lambda_enabled), ("batch", task.batch_enabled)) if on
         ]
-        zipped, unzipped, note = package_size(task, build_dir)
+        zipped, unzipped, note = package_size(task, zips)
         runs = seconds.get(task.name, [])
         peak = peaks.get(task.name, {}).get("peak_mb")
         fit = Fit(

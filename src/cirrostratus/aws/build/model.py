@@ -12,6 +12,10 @@ class BuildError(Exception):
     the field and the fix, and is all `cirro build` shows."""
 
 
+class PackageTooLarge(BuildError):
+    """A lambda package over Lambda's size limits."""
+
+
 @dataclass
 class BuildResult:
     """The output of `build_project`.

@@ -10,6 +10,7 @@ keeps its key and CloudFormation leaves it alone. Requirements are installed wit
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import io
 import os
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import cirrostratus
 from cirrostratus.aws.build.functions import LambdaSpec
-from cirrostratus.aws.build.model import BuildError
+from cirrostratus.aws.build.model import BuildError, PackageTooLarge
 from cirrostratus.project import Project
 
 MB = 1024 * 1024
@@ -34,15 +35,21 @@ LIMITS = {"zipped": 50 * MB, "unzipped": 250 * MB}
 PROVIDED = {"boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six"}
 _SKIP_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".git"}
 _EPOCH = (1980, 1, 1, 0, 0, 0)
+VENDOR_FORMAT = "3"  # part of the cache key: bump when what a vendored folder holds changes
+BUILTINS_LABEL = "_builtins"  # never a component's name: discovery skips folders starting with _
 
 
 def requirements(project: Project, spec: LambdaSpec) -> list[str]:
-    """What to vendor: the runtime library's own dependencies for the builtins; for user code
+    """What to vendor: for code that imports cirrostratus (the builtins, geo builtins) the
+    library's own dependencies (and its `geo` extra for code using cirrostratus.geo); then
     `lambda.pythonRequirements.include`, cirrus.yml's `custom.pythonRequirements.include` and
-    the folder's requirements.txt (Cirrus's union, sorted, de-duplicated)."""
+    the folder's requirements.txt (Cirrus's union), sorted, de-duplicated."""
+    found: set[str] = set()
+    if library_use(spec):
+        found |= set(runtime_requirements(extras=("geo",) if needs_geo_extra(spec) else ()))
     if spec.builtin:
-        return runtime_requirements()
-    found = set(spec.component.python_requirements)
+        return sorted(found)
+    found |= set(spec.component.python_requirements)
     custom = project.config.get("custom")
     python = custom.get("pythonRequirements") if isinstance(custom, dict) else None
     include = python.get("include") if isinstance(python, dict) else None
@@ -53,18 +60,70 @@ def requirements(project: Project, spec: LambdaSpec) -> list[str]:
             line = line.split("#", 1)[0].strip()
             if line and not line.startswith("-"):
                 found.add(line)
+    if "stactask" not in {_name(r) for r in found} and _imports_stactask(spec):
+        found.add("stactask")  # `cirro create`'s templates import it without declaring it
     return sorted(r for r in found if _name(r) not in PROVIDED)
 
 
-def runtime_requirements() -> list[str]:
-    """cirrostratus's own dependencies (no extras), minus what Lambda provides."""
+def _imports_stactask(spec: LambdaSpec) -> bool:
+    return any(m.split(".")[0] == "stactask" for m in _imports(spec))
+
+
+def _imports(spec: LambdaSpec) -> set[str]:
+    """Every module the function's own code imports (`a.b`; `from a import b` gives `a`
+    and `a.b`), read with ast: a file that does not parse imports nothing we can see."""
+    found: set[str] = set()
+    for _, path in _files(spec.component.directory):
+        if path.suffix != ".py":
+            continue
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found.add(node.module)
+                found |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return found
+
+
+def library_use(spec: LambdaSpec) -> bool:
+    """Whether the function's zip needs the cirrostratus package (the builtins always do)."""
+    return spec.builtin or any(m.split(".")[0] == "cirrostratus" for m in _imports(spec))
+
+
+_GEO_EXTRA = re.compile(r"^\s*(?:from|import)\s+(?:rasterio|rio_cogeo|pystac_client)\b", re.M)
+
+
+def needs_geo_extra(spec: LambdaSpec) -> bool:
+    """True when the code imports a cirrostratus.geo module that uses the `geo` extra
+    (rasterio, rio-cogeo, pystac-client): copying assets needs none of them, a COG does."""
+    geo = Path(cirrostratus.__file__).resolve().parent / "geo"
+    for module in _imports(spec):
+        parts = module.split(".")
+        if parts[:2] != ["cirrostratus", "geo"] or len(parts) < 3:
+            continue
+        source = geo / f"{parts[2]}.py"
+        if source.is_file() and _GEO_EXTRA.search(source.read_text(encoding="utf-8")):
+            return True
+    return False
+
+
+def runtime_requirements(extras: tuple[str, ...] = ()) -> list[str]:
+    """cirrostratus's own dependencies (and those of `extras`), minus what Lambda provides."""
     try:
         listed = metadata.requires("cirrostratus") or []
     except metadata.PackageNotFoundError:
         listed = []
-    return sorted(
-        r.split(";")[0].strip() for r in listed if "extra ==" not in r and _name(r) not in PROVIDED
-    )
+    out: list[str] = []
+    for requirement in listed:
+        spec, _, marker = requirement.partition(";")
+        extra = re.search(r"extra\s*==\s*[\"']([^\"']+)", marker)
+        if (extra is None or extra.group(1) in extras) and _name(spec) not in PROVIDED:
+            out.append(spec.strip())
+    return sorted(set(out))
 
 
 def _name(requirement: str) -> str:
@@ -78,7 +137,9 @@ def vendor(reqs: list[str], *, architecture: str, python: str, cache: Path) -> P
         return None
     platform = "manylinux2014_aarch64" if architecture == "arm64" else "manylinux2014_x86_64"
     version = python.removeprefix("python")
-    digest = hashlib.sha256("\n".join([platform, version, *reqs]).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(
+        "\n".join([VENDOR_FORMAT, platform, version, *reqs]).encode()
+    ).hexdigest()[:16]
     target = cache / digest
     if (target / ".complete").is_file():
         return target
@@ -99,8 +160,31 @@ def vendor(reqs: list[str], *, architecture: str, python: str, cache: Path) -> P
             f"{detail[-1] if detail else 'no output'}; check the names, that binary wheels exist "
             "for that platform, and the network (or PIP_FIND_LINKS for local wheels)"
         )
+    _drop_provided(target)
     (target / ".complete").write_text("\n".join(reqs), encoding="utf-8")
     return target
+
+
+def _drop_provided(target: Path) -> None:
+    """Remove what the Lambda runtime already has (boto3, botocore, ...), which pip installs
+    anyway as dependencies: botocore alone is ~100 MB unzipped (Cirrus's slimPatterns too)."""
+    for info in sorted(target.glob("*.dist-info")):
+        name = info.name.removesuffix(".dist-info").rsplit("-", 1)[0].lower().replace("_", "-")
+        if name not in PROVIDED:
+            continue
+        record = info / "RECORD"
+        tops = set()
+        if record.is_file():
+            for line in record.read_text(encoding="utf-8").splitlines():
+                top = line.split(",", 1)[0].split("/", 1)[0]
+                if top and not top.startswith(".."):
+                    tops.add(top)
+        for top in tops | {info.name}:
+            path = target / top
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            elif path.exists():
+                path.unlink()
 
 
 def _files(root: Path, prefix: str = "", skip: tuple[str, ...] = ()) -> Iterator[tuple[str, Path]]:
@@ -118,10 +202,10 @@ def contents(spec: LambdaSpec, vendored: Path | None) -> dict[str, Path]:
     entries: dict[str, Path] = {}
     if vendored is not None:
         entries.update(_files(vendored))
-    if spec.builtin:
+    if library_use(spec):
         library = Path(cirrostratus.__file__).resolve().parent
         entries.update(_files(library, "cirrostratus/"))
-    else:
+    if not spec.builtin:
         entries.update(_files(spec.component.directory, skip=("definition.yml",)))
     return entries
 
@@ -150,7 +234,7 @@ def check_limits(name: str, file: str, zipped: int, unzipped: int) -> None:
     """Lambda refuses bigger packages; say so now, with the way out."""
     for kind, size in (("zipped", zipped), ("unzipped", unzipped)):
         if size > LIMITS[kind]:
-            raise BuildError(
+            raise PackageTooLarge(
                 f"{file}: the lambda package of '{name}' is {size / MB:.1f} MB {kind}, over "
                 f"Lambda's {LIMITS[kind] / MB:.0f} MB limit; run it on AWS Batch instead "
                 f"(a batch: section, see `cirro create task -t batch`), or trim "
@@ -167,7 +251,11 @@ def package(
     runtime: str,
     vendor_requirements: bool,
 ) -> tuple[str, Path]:
-    """Build one zip; returns its S3 key and local path."""
+    """Build one zip; returns its S3 key and local path.
+
+    The builtins share one zip (`builtins-<sha12>.zip`): the same library and handlers, so
+    deploy uploads it once rather than seven times.
+    """
     vendored = None
     if vendor_requirements:
         vendored = vendor(
@@ -177,15 +265,20 @@ def package(
             cache=out / ".vendor",
         )
     folder = out / "packages"
-    scratch = folder / f".{spec.name}.zip.tmp"
+    label = BUILTINS_LABEL if spec.builtin else spec.name
+    scratch = folder / f".{label}.zip.tmp"
     data, unzipped = write_zip(contents(spec, vendored), scratch)
-    check_limits(spec.name, project.display(spec.component.definition_file), len(data), unzipped)
+    try:
+        check_limits(
+            spec.name, project.display(spec.component.definition_file), len(data), unzipped
+        )
+    except PackageTooLarge:
+        scratch.unlink(missing_ok=True)
+        raise
     digest = hashlib.sha256(data).hexdigest()[:12]
-    final = folder / f"{spec.name}-{digest}.zip"
-    for stale in folder.glob(f"{spec.name}-*.zip"):
-        if stale != final and re.fullmatch(
-            rf"{re.escape(spec.name)}-[0-9a-f]{{12}}\.zip", stale.name
-        ):
+    final = folder / f"{label}-{digest}.zip"
+    for stale in folder.glob(f"{label}-*.zip"):
+        if stale != final and re.fullmatch(rf"{re.escape(label)}-[0-9a-f]{{12}}\.zip", stale.name):
             stale.unlink()
     scratch.replace(final)
-    return f"cirro/{stage}/{spec.name}-{digest}.zip", final
+    return f"cirro/{stage}/{label}-{digest}.zip", final
