@@ -167,6 +167,9 @@ def test_library_and_its_geo_extra_only_when_imported(tmp_path: Path) -> None:
     names = {packaging._name(r) for r in packaging.requirements(project, cog)}
     assert {"rasterio", "rio-cogeo", "orjson", "stactask"} <= names
     assert not names & packaging.PROVIDED  # boto3 and friends come with the runtime
+    client = _component(tmp_path / "d", "from cirrostratus import storage\nimport pystac_client\n")
+    assert packaging.extra_requirements(client) == ["pystac-client>=0.7"]
+    assert not packaging.needs_geo_extra(client)
 
 
 def test_provided_distributions_are_dropped(tmp_path: Path) -> None:

@@ -45,10 +45,10 @@ def requirements(project: Project, spec: LambdaSpec) -> list[str]:
     `lambda.pythonRequirements.include`, cirrus.yml's `custom.pythonRequirements.include` and
     the folder's requirements.txt (Cirrus's union), sorted, de-duplicated."""
     found: set[str] = set()
+    if spec.builtin:  # our handlers: the library and what Lambda provides (boto3)
+        return runtime_requirements()
     if library_use(spec):
-        found |= set(runtime_requirements(extras=("geo",) if needs_geo_extra(spec) else ()))
-    if spec.builtin:
-        return sorted(found)
+        found |= set(runtime_requirements()) | set(extra_requirements(spec))
     found |= set(spec.component.python_requirements)
     custom = project.config.get("custom")
     python = custom.get("pythonRequirements") if isinstance(custom, dict) else None
@@ -94,21 +94,55 @@ def library_use(spec: LambdaSpec) -> bool:
     return spec.builtin or any(m.split(".")[0] == "cirrostratus" for m in _imports(spec))
 
 
-_GEO_EXTRA = re.compile(r"^\s*(?:from|import)\s+(?:rasterio|rio_cogeo|pystac_client)\b", re.M)
+def _module_imports(path: Path) -> set[str]:
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+    except (OSError, SyntaxError):
+        return set()
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return found
+
+
+def extra_requirements(spec: LambdaSpec) -> list[str]:
+    """The library's optional dependencies the function's code needs: those of the extras
+    (rasterio, rio-cogeo, pystac-client, ...) that it imports itself, or that a
+    cirrostratus.geo module it imports does (copying assets needs none, a COG rasterio)."""
+    library = Path(cirrostratus.__file__).resolve().parent
+    used = _imports(spec)
+    for module in list(used):
+        parts = module.split(".")
+        if parts[0] == "cirrostratus" and len(parts) > 1:
+            source = library.joinpath(*parts[1:]).with_suffix(".py")
+            if source.is_file():
+                used |= _module_imports(source)
+    tops = {m.split(".")[0] for m in used}
+    return sorted(r for r in optional_requirements() if _name(r).replace("-", "_") in tops)
 
 
 def needs_geo_extra(spec: LambdaSpec) -> bool:
-    """True when the code imports a cirrostratus.geo module that uses the `geo` extra
-    (rasterio, rio-cogeo, pystac-client): copying assets needs none of them, a COG does."""
-    geo = Path(cirrostratus.__file__).resolve().parent / "geo"
-    for module in _imports(spec):
-        parts = module.split(".")
-        if parts[:2] != ["cirrostratus", "geo"] or len(parts) < 3:
-            continue
-        source = geo / f"{parts[2]}.py"
-        if source.is_file() and _GEO_EXTRA.search(source.read_text(encoding="utf-8")):
-            return True
-    return False
+    """True when the code needs rasterio (itself or through a cirrostratus.geo module)."""
+    return any(_name(r) == "rasterio" for r in extra_requirements(spec))
+
+
+def optional_requirements() -> list[str]:
+    """Every requirement of the library's extras (the import name is the distribution's)."""
+    try:
+        listed = metadata.requires("cirrostratus") or []
+    except metadata.PackageNotFoundError:
+        listed = []
+    return sorted(
+        {
+            r.split(";")[0].strip()
+            for r in listed
+            if "extra ==" in r and not re.search(r"extra\s*==\s*[\"']dev[\"']", r)
+        }
+    )
 
 
 def runtime_requirements(extras: tuple[str, ...] = ()) -> list[str]:
