@@ -71,7 +71,8 @@ class ApiBackend:
         self.inflight = inflight  # executions running in the serving engine, when there is one
         self._local = threading.local()
         self._stats = _Cached()
-        self._submit_lock = threading.Lock()  # the engine's intake connection is shared
+        self._submit_lock = threading.Lock()
+        self._url_root: str | None = None  # the engine's intake connection is shared
         self._overview = _Cached()
 
     def close(self) -> None:
@@ -182,7 +183,13 @@ class ApiBackend:
         return found
 
     def input_url(self, payload_id: str) -> str:
-        return str(self.payloads.url(payload_key(payload_id, "input.json")))
+        """The URL of the stored input (Cirrus's `catalog`). Stores build URLs as their
+        root plus the key, so the root is found once: per record `url()` cost 75 µs, a
+        tenth of a page's time."""
+        if self._url_root is None:
+            probe = "probe/input.json"
+            self._url_root = str(self.payloads.url(probe))[: -len(probe)]
+        return self._url_root + payload_key(payload_id, "input.json")
 
     # --- beyond Cirrus -------------------------------------------------------------------
 
