@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import copy
 import json
-import logging
+import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 BATCH = 100
-logger = logging.getLogger("cirrostratus.feed")
 
 
 def template(event: dict[str, Any], component: str) -> Any:
@@ -69,13 +68,18 @@ def emit(
             batch.append(payload_for(items, process))
             if len(batch) >= BATCH:
                 sent += _flush(batch, sink, component)
-                logger.info("%s: %d payloads so far", component, sent)
+                progress(f"{component}: {sent} payloads so far")
         sent += _flush(batch, sink, component)
     finally:
         if sink:
             sink.close()
-    logger.info("%s: %d payloads in all", component, sent)
+    progress(f"{component}: {sent} payloads in all")
     return {"payloads": sent, "queued": 0 if output else sent, "output": output}
+
+
+def progress(line: str) -> None:
+    """A progress line on stderr, which cirro shows from a feeder's worker as Lambda logs it."""
+    print(line, file=sys.stderr, flush=True)
 
 
 def _flush(batch: list[dict[str, Any]], sink: Any, component: str) -> int:
