@@ -60,6 +60,8 @@ def start_aws(
         local.start()
     except LocalAwsBusy as exc:
         raise CliError(str(exc)) from None
+    except Exception as exc:  # moto or a file under .cirro/aws refused: one line, no traceback
+        raise CliError(f"the local AWS did not start: {type(exc).__name__}: {exc}") from None
     ctx.call_on_close(local.close)
     if not quiet:
         click.echo(local.describe(), err=True)

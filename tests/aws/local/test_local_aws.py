@@ -185,3 +185,19 @@ def test_a_bad_custom_cirro_aws_is_a_usage_error(project: Path) -> None:
     assert done.returncode == 2
     assert "cirrus.yml: custom.cirro.aws is 'moto'; use `local`" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_resource_moto_refuses_is_reported_and_the_rest_created(project: Path) -> None:
+    (project / "cloudformation").mkdir(exist_ok=True)
+    (project / "cloudformation" / "broken.yml").write_text(
+        "Resources:\n  Broken:\n    Type: AWS::DynamoDB::Table\n    Properties:\n"
+        "      TableName: broken\n      KeySchema: []\n"
+    )
+    local = LocalAws(Project.load(project), Locations.for_project(project).ensure())
+    local.start()
+    try:
+        assert local.created.failed["Broken"].startswith(("ClientError", "ParamValidationError"))
+        assert "could not create Broken" in local.created.summary()
+        assert "StateTable" in local.created.refs
+    finally:
+        local.close()

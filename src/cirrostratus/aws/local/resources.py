@@ -50,6 +50,7 @@ class Created:
     refs: Refs = field(default_factory=dict)
     kinds: dict[str, str] = field(default_factory=dict)  # logical id → type
     skipped: dict[str, str] = field(default_factory=dict)  # logical id → type
+    failed: dict[str, str] = field(default_factory=dict)  # logical id → why moto refused it
 
     def of_type(self, kind: str) -> dict[str, dict[str, str]]:
         return {k: self.refs[k] for k, t in self.kinds.items() if t == kind}
@@ -77,6 +78,8 @@ class Created:
                 counts[service] = counts.get(service, 0) + 1
             listed = ", ".join(f"{k} x{n}" for k, n in sorted(counts.items()))
             text += f"; skipped {len(self.skipped)} ({listed})"
+        for lid, why in self.failed.items():
+            text += f"; could not create {lid}: {why}"
         return text
 
 
@@ -125,7 +128,10 @@ class Creator:
             if r.type not in makers:
                 self.created.skipped[lid] = str(r.type or "no Type")
         for lid, r in sorted(known, key=lambda item: order.index(str(item[1].type))):
-            makers[str(r.type)](lid, r.properties)
+            try:
+                makers[str(r.type)](lid, r.properties)
+            except Exception as exc:  # a template moto refuses: say so, create the rest
+                self.created.failed[lid] = f"{type(exc).__name__}: {exc}"
         self._redrive(resources)
         return self.created
 
