@@ -85,6 +85,34 @@ def submit_to(name: str, payloads: Any, replace: bool) -> list[str]:
     return ids
 
 
+def execution_payload(name: str, payload_id: str, which: str) -> bytes:
+    """The input or output of `payload_id`'s latest execution, as Step Functions keeps it
+    (cirrus-mgmt's get-execution-input / get-execution-output); a `{"url"}` is followed."""
+    import orjson
+
+    d = get_deployment(name)
+    record = deployment_state(name).get(payload_id)
+    if record is None or not record.executions:
+        raise CliError(f"deployment {name} has no execution of {payload_id!r} (see `cirro query`)")
+    arn = record.executions[-1].id
+    session = d.session()
+    try:
+        execution = session.client("stepfunctions").describe_execution(executionArn=arn)
+    except Exception as exc:
+        raise CliError(f"execution {arn}: {exc}") from None
+    text = execution.get(which)
+    if not text:
+        hint = f" (it is {execution.get('status')})" if which == "output" else ""
+        raise CliError(f"execution {arn} has no {which}{hint}")
+    data = orjson.loads(text)
+    url = data.get("url") if isinstance(data, dict) and len(data) == 1 else None
+    if isinstance(url, str) and url.startswith("s3://"):
+        bucket, _, key = url[5:].partition("/")
+        body = session.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+        return bytes(body)
+    return bytes(text.encode() if isinstance(text, str) else text)
+
+
 class _NoStore:
     """Stands in for the payload bucket until a payload is large enough to need it."""
 

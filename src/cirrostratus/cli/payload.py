@@ -54,21 +54,38 @@ def payload() -> None:
 
 
 @payload.command()
-@click.argument("payload_id", callback=whole_id)
+@click.argument("payload_id")
 @click.option("--output", "which", flag_value="output", help="The output payload.")
 @click.option("--input", "which", flag_value="input", default=True, help="The input (default).")
 @click.option("--file", "-f", "target", type=click.Path(dir_okay=False), help="Write it here.")
+@click.option(
+    "--deployment",
+    default=None,
+    help="A live deployment: the latest execution's input or output, from Step Functions.",
+)
 @click.pass_context
-def get(ctx: click.Context, payload_id: str, which: str, target: str | None) -> None:
+def get(
+    ctx: click.Context,
+    payload_id: str,
+    which: str,
+    target: str | None,
+    deployment: str | None = None,
+) -> None:
     """Print the stored input (or --output) payload of PAYLOAD_ID."""
     from cirrostratus.storage import StoreError, payload_key
 
-    key = payload_key(payload_id, f"{which}.json")
-    try:
-        data = _store(ctx).get_bytes(key)
-    except StoreError:
-        hint = " (it has not completed)" if which == "output" else ""
-        raise CliError(f"no stored {which} for {short_id(payload_id)!r}{hint}") from None
+    if deployment:
+        from cirrostratus.cli.deployments import execution_payload
+
+        data = execution_payload(deployment, payload_id, which)
+    else:
+        payload_id = whole_id(ctx, None, payload_id)  # type: ignore[arg-type]
+        key = payload_key(payload_id, f"{which}.json")
+        try:
+            data = _store(ctx).get_bytes(key)
+        except StoreError:
+            hint = " (it has not completed)" if which == "output" else ""
+            raise CliError(f"no stored {which} for {short_id(payload_id)!r}{hint}") from None
     if target:
         write_file(target, data)
         click.echo(f"wrote {target}")

@@ -80,6 +80,11 @@ def test_submitted_payload_runs_through_the_deployed_handlers(
     sent = json.loads(execution["input"])
     assert sent["features"] == payload["features"] and sent["id"] == pid
 
+    got = json.loads(cirro("payload", "get", "--deployment", "e2e", pid).output)
+    assert got == sent  # the execution's input, from Step Functions
+    no_output = cirro("payload", "get", "--output", "--deployment", "e2e", pid, code=1)
+    assert "has no output" in str(no_output.exception)
+
     # EventBridge's part: the execution's status change to the update-state handler
     status = {
         "version": "0",
