@@ -201,3 +201,24 @@ def test_a_resource_moto_refuses_is_reported_and_the_rest_created(project: Path)
         assert "StateTable" in local.created.refs
     finally:
         local.close()
+
+
+def test_task_run_of_a_module_outside_any_project(tmp_path: Path) -> None:
+    (tmp_path / "mod.py").write_text(
+        "import os\n\nimport boto3\n\n\ndef handler(event, context=None):\n"
+        "    bucket = os.environ['CIRRUS_DATA_BUCKET']\n"
+        "    boto3.client('s3').put_object(Bucket=bucket, Key='x.txt', Body=b'x')\n"
+        "    return {'bucket': bucket}\n"
+    )
+    (tmp_path / "p.json").write_text(json.dumps({"type": "FeatureCollection", "features": []}))
+    done = subprocess.run(
+        [*CIRRO, "task", "run", "--aws", "local", "mod.py:handler", "p.json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"bucket": "cirrus-dev-data"}  # serverless' defaults
+    assert (tmp_path / ".cirro" / "data" / "x.txt").read_bytes() == b"x"
+    assert "2 buckets, 2 secrets" in done.stderr

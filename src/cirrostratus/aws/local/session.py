@@ -194,7 +194,11 @@ class LocalAws:
             name = name[5:].split("/", 1)[0]
         if not name or "://" in name or "/" in name:
             name = f"{self.stack.stack_name}-{kind}".lower()
-        creator.bucket(name)
+        known = {refs["Ref"] for refs in self.created.of_type("AWS::S3::Bucket").values()}
+        if name not in known:  # not in the template: made here, listed with the rest
+            creator.bucket(name)
+            self.created.refs[name] = {"Ref": name, "Arn": f"arn:aws:s3:::{name}"}
+            self.created.kinds[name] = "AWS::S3::Bucket"
         return name
 
     def _mirror(self) -> None:
