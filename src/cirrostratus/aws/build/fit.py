@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cirrostratus.aws.build import names
 from cirrostratus.project import Project
 from cirrostratus.project.components import Task
 from cirrostratus.project.references import workflow_references
@@ -112,21 +113,19 @@ def durations(project: Project, history_db: Path) -> dict[str, list[float]]:
 
 
 def built_zips(build_dir: Path) -> dict[str, Path]:
-    """Component name → its zip in the last build (read from that build's template)."""
+    """Function logical id → its zip in the last build (read from that build's template)."""
     try:
         template = json.loads((build_dir / "template.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     out: dict[str, Path] = {}
-    for body in (template.get("Resources") or {}).values():
+    for logical_id, body in (template.get("Resources") or {}).items():
         props = body.get("Properties") if isinstance(body, dict) else None
         if not isinstance(props, dict) or body.get("Type") != "AWS::Lambda::Function":
             continue
         key = (props.get("Code") or {}).get("S3Key")
-        name = str(props.get("FunctionName", ""))
-        component = name.split("-", 2)[2] if name.count("-") >= 2 else name
         if isinstance(key, str):
-            out[component] = build_dir / "packages" / key.rsplit("/", 1)[-1]
+            out[logical_id] = build_dir / "packages" / key.rsplit("/", 1)[-1]
     return out
 
 
@@ -134,7 +133,7 @@ def package_size(task: Task, zips: dict[str, Path]) -> tuple[int | None, int | N
     """(zipped, unzipped, note) from the last build, else the task's code alone."""
     import zipfile
 
-    path = zips.get(task.name)
+    path = zips.get(names.function_id(task.name))
     if path is not None and path.is_file():
         with zipfile.ZipFile(path) as archive:
             unzipped = sum(i.file_size for i in archive.infolist())

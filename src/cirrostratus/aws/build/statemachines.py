@@ -52,6 +52,12 @@ def state_machine_resources(
                 if target in functions:
                     used_functions.add(functions[target])
                     return f"${{{functions[target]}.{attr}}}"
+                if project.component(target) is not None:
+                    raise BuildError(
+                        f"{file}: Fn::GetAtt [{target}, {attr}] names a component with no "
+                        "lambda in this build (disabled, no handler, or left out); enable "
+                        "its lambda or run it another way (e.g. Batch)"
+                    )
                 return f"${{{renames.get(target, target)}.{attr}}}"
             if len(value) == 1 and isinstance(value.get("Ref"), str):
                 return f"${{{renames.get(value['Ref'], value['Ref'])}}}"
