@@ -113,6 +113,38 @@ def execution_payload(name: str, payload_id: str, which: str) -> bytes:
     return bytes(text.encode() if isinstance(text, str) else text)
 
 
+def rerun_on(name: str, limit: int, query: dict[str, Any], *, dry_run: bool, as_json: bool) -> int:
+    """`cirro rerun --deployment`: the matching records' latest execution inputs, sent to the
+    process queue with replace (as Cirrus's feed-rerun does). Returns the exit code: 1 when
+    some input could not be read (listed), else 0."""
+    import orjson
+
+    from cirrostratus.cli.query import fetch
+    from cirrostratus.cli.tables import plural
+
+    found, _ = fetch(deployment_state(name), limit, **query)
+    payloads, skipped = [], []
+    for record in found:
+        try:
+            payloads.append(orjson.loads(execution_payload(name, record.payload_id, "input")))
+        except (CliError, orjson.JSONDecodeError) as exc:
+            skipped.append({"payload_id": record.payload_id, "reason": str(exc)})
+    if not dry_run and payloads:
+        submit_to(name, payloads, True)
+    verb = "would run" if dry_run else "sent to run"
+    if as_json:
+        key = "would_run" if dry_run else "sent"
+        echo_json({key: [p.get("id") for p in payloads], "skipped": skipped})
+    else:
+        for item in skipped:
+            click.echo(f"skipping {item['payload_id']}: {item['reason']}", err=True)
+        if not found:
+            click.echo("nothing matches")
+        else:
+            click.echo(f"{plural(len(payloads), 'payload')} {verb} again on deployment {name}")
+    return 1 if skipped else 0
+
+
 class _NoStore:
     """Stands in for the payload bucket until a payload is large enough to need it."""
 

@@ -37,6 +37,11 @@ from cirrostratus.cli.query import fetch, filters, query_args
     "--json", "as_json", is_flag=True, help="Print one JSON object (as `cirro run --json`)."
 )
 @aws_option
+@click.option(
+    "--deployment",
+    default=None,
+    help="A live deployment: send the matching payloads' inputs to its process queue.",
+)
 @click.pass_context
 def rerun(
     ctx: click.Context,
@@ -47,6 +52,7 @@ def rerun(
     concurrency: int | None,
     as_json: bool,
     aws: str | None,
+    deployment: str | None = None,
     **kw: Any,
 ) -> None:
     """Run matching payloads again from their stored input, with replace.
@@ -65,6 +71,10 @@ def rerun(
             "--collections, --since, --error",
             2,
         )
+    if deployment:
+        from cirrostratus.cli.deployments import rerun_on
+
+        ctx.exit(rerun_on(deployment, limit, args, dry_run=dry_run, as_json=as_json))
     # a project that does not load is refused before anything (a dry run needs no project)
     project = None if dry_run else load_runnable_project(project_root(ctx))
     store = open_state(ctx)

@@ -107,4 +107,18 @@ def test_submitted_payload_runs_through_the_deployed_handlers(
     assert [(r["payload_id"], r["state"]) for r in listed["items"]] == [(pid, "COMPLETED")]
     text = cirro("payload", "state", "--deployment", "e2e", pid).output
     assert "state:    COMPLETED" in text and arn in text
+
+    # rerun --deployment: the execution's input again, with replace, to the ProcessQueue
+    dry = json.loads(
+        cirro("rerun", "--deployment", "e2e", "--collections", "p1", "--dry-run", "--json").output
+    )
+    assert dry == {"would_run": [pid], "skipped": []}
+    assert (
+        "1 payload sent to run again"
+        in cirro("rerun", "--deployment", "e2e", "--collections", "p1").output
+    )
+    again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    bodies = [json.loads(m["Body"]) for m in again]
+    rerun = [b for b in bodies if b.get("id") == pid]
+    assert len(rerun) == 1 and rerun[0]["process"][0]["replace"] is True
     _clear_handler_caches()
