@@ -162,7 +162,17 @@ class Project:
         if old is None:
             return
         new.overrides = old.source
-        log.warning("Duplicate %s declaration '%s', overriding the %s one", kind, name, old.source)
+        # Cirrus warns on every override; a project's own `mirror` workflow shadowing the
+        # built-in example of that name is ordinary, so that one case is only logged at info
+        # (`cirro show workflows` still says what it overrides).
+        quiet = kind == "workflow" and old.source == "built-in" and new.source != "built-in"
+        log.log(
+            logging.INFO if quiet else logging.WARNING,
+            "Duplicate %s declaration '%s', overriding the %s one",
+            kind,
+            name,
+            old.source,
+        )
 
     def _load_workflows(self) -> None:
         for source, directory in self._entries("workflows"):
