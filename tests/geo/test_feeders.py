@@ -256,3 +256,18 @@ def test_listing_a_missing_root_says_so(tmp_path: Path) -> None:
     event = {"root": str(tmp_path / "nope"), "process": PROCESS, "output": str(tmp_path / "o")}
     with pytest.raises(ValueError, match="does not exist"):
         feeder("feed-listing").lambda_handler(event)
+
+
+def test_payloads_leave_in_batches_as_items_arrive(tmp_path: Path) -> None:
+    from cirrostratus.geo import feeding
+
+    def items() -> Iterator[dict[str, Any]]:
+        for n in range(feeding.BATCH + 50):
+            yield {"type": "Feature", "id": f"i{n}", "properties": {}, "assets": {}}
+        raise RuntimeError("the source broke")
+
+    out = tmp_path / "out.jsonl"
+    event = {"process": PROCESS, "output": str(out)}
+    with pytest.raises(RuntimeError):
+        feeding.emit(feeding.group(items(), None), event, "test")
+    assert len(read_lines(out)) == feeding.BATCH  # the first batch left before the source ended
