@@ -145,6 +145,52 @@ def rerun_on(name: str, limit: int, query: dict[str, Any], *, dry_run: bool, as_
     return 1 if skipped else 0
 
 
+FINAL = ("COMPLETED", "FAILED", "INVALID", "ABORTED")
+
+
+def run_on(
+    name: str,
+    payloads: list[dict[str, Any]],
+    replace: bool,
+    *,
+    timeout: float,
+    poll: float,
+    as_json: bool,
+) -> int:
+    """`cirro run --deployment`: submit, then follow each payload's record in the state table
+    until it ends (a record already final counts only once it changed after submitting).
+    Exit 0 when all end COMPLETED, 1 otherwise (or on timeout)."""
+    import time
+
+    from cirrostratus.engine.process import derive_id
+
+    ids = [pid for pid in (derive_id(p) for p in payloads) if pid]
+    if len(ids) < len(payloads):
+        raise CliError("every payload needs an id Cirrus can derive (features or process)", 2)
+    store = deployment_state(name)
+    before = {pid: r.updated for pid, r in store.get_many(ids).items()}
+    submit_to(name, payloads, replace)
+    deadline = time.monotonic() + timeout
+    ended: dict[str, Any] = {}
+    while True:
+        for pid, record in store.get_many([i for i in ids if i not in ended]).items():
+            state = str(record.state)
+            if state in FINAL and before.get(pid) != record.updated:
+                ended[pid] = record
+                if not as_json:
+                    click.echo(f"{pid}  {state}  {record.last_error or ''}".rstrip())
+        if len(ended) == len(ids) or time.monotonic() > deadline:
+            break
+        time.sleep(poll)
+    waiting = [pid for pid in ids if pid not in ended]
+    if as_json:
+        echo_json({"records": [r.to_dict() for r in ended.values()], "waiting": waiting})
+    for pid in waiting if not as_json else []:
+        click.echo(f"{pid}  still not finished after {timeout:g} s")
+    ok = not waiting and all(str(r.state) == "COMPLETED" for r in ended.values())
+    return 0 if ok else 1
+
+
 class _NoStore:
     """Stands in for the payload bucket until a payload is large enough to need it."""
 

@@ -283,6 +283,13 @@ def run_engine(
 @no_task_envs_option
 @executor_options
 @aws_option
+@click.option(
+    "--deployment",
+    default=None,
+    help="A live deployment: send to its process queue and follow the states to the end.",
+)
+@click.option("--timeout", type=float, default=3600.0, hidden=True)
+@click.option("--poll", type=float, default=5.0, hidden=True)
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -296,6 +303,9 @@ def run(
     scheduler: str | None = None,
     dask_workers: int | None = None,
     aws: str | None = None,
+    deployment: str | None = None,
+    timeout: float = 3600.0,
+    poll: float = 5.0,
 ) -> None:
     """Run PAYLOADS (files, globs, or - for stdin) through their workflows, here and now.
 
@@ -305,6 +315,11 @@ def run(
     """
     from cirrostratus.cli.local import open_engine
 
+    if deployment:
+        from cirrostratus.cli.deployments import run_on
+
+        items = gather_payloads(payloads)
+        ctx.exit(run_on(deployment, items, replace, timeout=timeout, poll=poll, as_json=as_json))
     source = PayloadSource(payloads)
     source.check()
     engine = open_engine(ctx, concurrency=concurrency)

@@ -122,3 +122,87 @@ def test_submitted_payload_runs_through_the_deployed_handlers(
     rerun = [b for b in bodies if b.get("id") == pid]
     assert len(rerun) == 1 and rerun[0]["process"][0]["replace"] is True
     _clear_handler_caches()
+
+
+def _lambda_side(aws: Any, environment: dict[str, str], wanted: str, stop: Any) -> None:
+    """What AWS does between the queue and the record, for one payload id: the event source
+    mapping hands the message to process; EventBridge hands the outcome to update-state."""
+    from cirrostratus.aws.handlers import process, update_state
+
+    sqs, sfn = aws("sqs"), aws("stepfunctions")
+    url = environment["CIRRUS_PROCESS_QUEUE_URL"]
+    while not stop.is_set():
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+        for m in got.get("Messages", []):
+            if wanted in m["Body"]:
+                break
+        else:
+            stop.wait(0.05)
+            continue
+        record = {"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"],
+                  "body": m["Body"], "attributes": {"ApproximateReceiveCount": "1"}}  # fmt: skip
+        process.lambda_handler({"Records": [record]}, None)
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        arns = sfn.list_state_machines()["stateMachines"]
+        arn = next(a["stateMachineArn"] for a in arns if a["name"] == "shared-dev-publish-only")
+        (execution,) = [
+            e
+            for e in sfn.list_executions(stateMachineArn=arn)["executions"]
+            if wanted in sfn.describe_execution(executionArn=e["executionArn"])["input"]
+        ]
+        described = sfn.describe_execution(executionArn=execution["executionArn"])
+        detail = {"executionArn": described["executionArn"], "stateMachineArn": arn,
+                  "status": "SUCCEEDED", "input": described["input"],
+                  "output": described["input"]}  # fmt: skip
+        update_state.lambda_handler(
+            {"detail-type": "Step Functions Execution Status Change", "source": "aws.states",
+             "detail": detail}, None)  # fmt: skip
+        return
+
+
+def test_run_submits_and_follows_to_the_end(
+    deployed: dict[str, Any],
+    config_dir: Path,
+    aws: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+
+    cirro("deployments", "add", "e2e", "--stack", deployed["stack"])
+    environment = json.loads(cirro("deployments", "show", "e2e").output)["environment"]
+    for key, value in environment.items():
+        monkeypatch.setenv(key, value)
+    _clear_handler_caches()
+    payload = {
+        "type": "FeatureCollection",
+        "features": [{"type": "Feature", "id": "follow-1", "collection": "f1", "properties": {}}],
+        "process": [{"workflow": "publish-only", "upload_options": {}}],
+    }
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(payload))
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def side() -> None:
+        try:
+            _lambda_side(aws, environment, "follow-1", stop)
+        except BaseException as exc:  # surfaced below, not lost in the thread
+            failures.append(exc)
+
+    worker = threading.Thread(target=side)
+    worker.start()
+    try:
+        args = ["run", "--deployment", "e2e", "--poll", "0.05", "--timeout", "30", str(path)]
+        result = cirro(*args, code=None)
+    finally:
+        stop.set()
+        worker.join()
+    assert not failures, failures
+    assert result.exit_code == 0, result.output
+    assert "f1/workflow-publish-only/follow-1  COMPLETED" in result.output
+    # a payload that never runs: reported as still waiting, exit 1
+    late = cirro("run", "--deployment", "e2e", "--poll", "0.05", "--timeout", "0.2",
+                 str(path), "--replace", code=1)  # fmt: skip
+    assert "still not finished after 0.2 s" in late.output
+    _clear_handler_caches()
