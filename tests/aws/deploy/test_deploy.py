@@ -76,7 +76,9 @@ def test_dry_run_prints_the_change_set_and_deploys_nothing(tmp_path: Path, aws: 
     assert _stack(aws, "dry-dev") is None  # the empty REVIEW_IN_PROGRESS stack is gone too
 
 
-def test_second_deploy_updates_then_remove_deletes(tmp_path: Path, aws: Any) -> None:
+def test_second_deploy_updates_and_an_undeletable_stack_is_one_line(
+    tmp_path: Path, aws: Any
+) -> None:
     root = make_project(tmp_path / "proj", "upd")
     args = ["--project", str(root), "deploy", "--skip-unsupported", "--no-vendor", "--poll", "0.05"]
     assert "CREATE_COMPLETE" in cirro(*args).output
