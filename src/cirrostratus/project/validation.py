@@ -246,14 +246,7 @@ def _workflow_problems(project: Project, workflow: Workflow) -> list[Problem]:
         if ref.kind == "lambda":
             out += _lambda_reference(project, file, ref.name, ref.key)
         elif ref.name not in project.resources:
-            out.append(
-                Problem(
-                    "error",
-                    file,
-                    ref.key,
-                    f"#{{{ref.name}}} is not a CloudFormation resource of this project",
-                )
-            )
+            out.append(_missing_resource(project, workflow, file, ref.name, ref.key))
     out += _asl_problems(workflow.definition, file)
     if workflow.test_payload is not None:
         test_file = project.display(workflow.directory / "test-payload.json")
@@ -261,6 +254,31 @@ def _workflow_problems(project: Project, workflow: Workflow) -> list[Problem]:
             key, _, message = text.partition(" ")
             out.append(Problem("warning", test_file, key, message))
     return out
+
+
+def _missing_resource(
+    project: Project, workflow: Workflow, file: str, name: str, key: str
+) -> Problem:
+    """A `#{Name}` the project lacks: an error, except in a built-in workflow whose tasks the
+    project overrides (its own copy-assets without a batch block, say). That workflow still
+    runs their Lambda forms, so it is a warning naming what its Batch form would need."""
+    overridden = sorted(
+        task.name
+        for task in project.tasks.values()
+        if task.source == "project" and task.overrides == "built-in"
+    )
+    if workflow.source == "built-in" and overridden:
+        return Problem(
+            "warning",
+            file,
+            key,
+            f"#{{{name}}} is not a CloudFormation resource of this project (it overrides the "
+            f"built-in {', '.join(overridden)}): the built-in workflow {workflow.name} runs "
+            "them on Lambda; their Batch form needs that resource",
+        )
+    return Problem(
+        "error", file, key, f"#{{{name}}} is not a CloudFormation resource of this project"
+    )
 
 
 def _lambda_reference(project: Project, file: str, name: str, key: str) -> Iterator[Problem]:
