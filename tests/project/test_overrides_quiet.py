@@ -1,4 +1,4 @@
-"""A project's own workflow named like a built-in example overrides it quietly; tasks still warn."""
+"""Overriding one of our extra built-ins is quiet; overriding one Cirrus ships warns, as Cirrus."""
 
 from __future__ import annotations
 
@@ -28,6 +28,20 @@ def test_own_mirror_workflow_overrides_the_builtin_without_a_warning(
         project = Project.load(tmp_path)
     assert project.workflows["mirror"].overrides == "built-in"
     records = [r for r in caplog.records if "mirror" in r.getMessage()]
+    assert records and all(r.levelno == logging.INFO for r in records)
+
+
+def test_own_copy_assets_task_overrides_the_geo_builtin_without_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    init_project(tmp_path)
+    folder = tmp_path / "tasks" / "copy-assets"
+    folder.mkdir(parents=True)
+    (folder / "definition.yml").write_text("description: mine\nlambda:\n  handler: x.handler\n")
+    with caplog.at_level(logging.INFO, logger="cirrostratus.project.project"):
+        project = Project.load(tmp_path)
+    assert project.tasks["copy-assets"].overrides == "built-in"
+    records = [r for r in caplog.records if "copy-assets" in r.getMessage()]
     assert records and all(r.levelno == logging.INFO for r in records)
 
 

@@ -40,6 +40,13 @@ from cirrostratus.project.problems import Problem
 log = logging.getLogger(__name__)
 
 BUILTINS_ROOT = Path(__file__).resolve().parent.parent / "builtins"
+CIRRUS_BUILTINS: dict[str, frozenset[str]] = {
+    "task": frozenset({"publish", "pre-batch", "post-batch"}),
+    "function": frozenset({"process", "update-state", "api"}),
+    "feeder": frozenset({"feed-rerun"}),
+    "workflow": frozenset({"publish-only"}),
+}
+"""The built-ins Cirrus 0.9 itself ships: overriding one of these warns, as in Cirrus."""
 """The package's own Cirrus project (no cirrus.yml): loaded before every project."""
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "templates" / "cirrus.yml"
 DEFAULT_REGION = "us-east-1"  # serverless's default when provider.region is absent
@@ -162,10 +169,14 @@ class Project:
         if old is None:
             return
         new.overrides = old.source
-        # Cirrus warns on every override; a project's own `mirror` workflow shadowing the
-        # built-in example of that name is ordinary, so that one case is only logged at info
-        # (`cirro show workflows` still says what it overrides).
-        quiet = kind == "workflow" and old.source == "built-in" and new.source != "built-in"
+        # Cirrus warns on every override of its own built-ins, and so do we; a project's own
+        # `copy-assets` or `mirror` shadowing one of our extra examples is ordinary (Cirrus has
+        # none by that name), so that is only logged at info (`cirro show` still says it).
+        quiet = (
+            old.source == "built-in"
+            and new.source != "built-in"
+            and name not in CIRRUS_BUILTINS.get(kind, ())
+        )
         log.log(
             logging.INFO if quiet else logging.WARNING,
             "Duplicate %s declaration '%s', overriding the %s one",
