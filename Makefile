@@ -16,6 +16,7 @@ venv: $(STAMP)
 
 demo: $(STAMP)
 	@bash examples/demo.sh
+	@bash examples/geo_demo.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
