@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import socket
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,19 +22,11 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def moto_url() -> Iterator[str]:
-    import logging
+    sys.path.insert(0, str(Path(__file__).parents[1]))  # tests/aws: its moto_process helper
+    from moto_process import moto_server
 
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
-
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture(autouse=True)
@@ -42,6 +36,11 @@ def _aws_env(monkeypatch: pytest.MonkeyPatch, moto_url: str) -> None:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_REGION", REGION)
+    # s3fs keeps one file system per argument set, whatever endpoint it was made for: one made
+    # by an earlier test of this worker (another moto) must not answer for this one
+    import s3fs
+
+    s3fs.S3FileSystem.clear_instance_cache()
 
 
 @pytest.fixture

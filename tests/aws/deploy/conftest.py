@@ -4,6 +4,7 @@ stack (a `cirro init` project) that the deployments tests share."""
 from __future__ import annotations
 
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,18 +25,11 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def moto_url() -> Iterator[str]:
-    import logging
+    sys.path.insert(0, str(Path(__file__).parents[1]))  # tests/aws: its moto_process helper
+    from moto_process import moto_server
 
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -6,10 +6,11 @@ dead-letter queue, the failed/invalid/publish topics (each read through an SQS q
 from __future__ import annotations
 
 import json
-import socket
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,21 +22,11 @@ PASS = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}
 
 @pytest.fixture(scope="session")
 def moto_url() -> Iterator[str]:
-    import logging
+    sys.path.insert(0, str(Path(__file__).parents[1]))  # tests/aws: its moto_process helper
+    from moto_process import moto_server
 
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+    with moto_server() as url:
+        yield url
 
 
 @dataclass
