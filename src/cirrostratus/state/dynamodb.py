@@ -38,13 +38,14 @@ from cirrostratus.state.model import (
     iso,
     utcnow,
 )
+from cirrostratus.state.shortcuts import TransitionShortcuts
 
 DEFAULT_LEASE_SECONDS = 300.0
 #: Attempts at one payload id's transaction before giving up (others kept changing it).
 MAX_ATTEMPTS = 8
 
 
-class DynamoStateStore(DynamoReads):
+class DynamoStateStore(TransitionShortcuts, DynamoReads):
     """Payload state in a Cirrus-schema DynamoDB table (plus an optional events table)."""
 
     def __init__(
@@ -198,46 +199,6 @@ class DynamoStateStore(DynamoReads):
                 "ExpressionAttributeValues": values | set_values,
             }
         }
-
-    def _one(self, t: Transition) -> Outcome:
-        return self.apply([t])[0]
-
-    def claim(
-        self,
-        payload_id: str,
-        execution_id: str,
-        *,
-        replace: bool = False,
-        lease_seconds: float | None = None,
-    ) -> Outcome:
-        return self._one(
-            Transition.claim(payload_id, execution_id, replace=replace, lease_seconds=lease_seconds)
-        )
-
-    def start(self, payload_id: str, execution_id: str) -> Outcome:
-        return self._one(Transition.start(payload_id, execution_id))
-
-    def claim_and_start(
-        self, payload_id: str, execution_id: str, *, replace: bool = False
-    ) -> Outcome:
-        return self._one(Transition.claim_and_start(payload_id, execution_id, replace=replace))
-
-    def complete(
-        self, payload_id: str, execution_id: str | None = None, outputs: list[str] | None = None
-    ) -> Outcome:
-        return self._one(Transition.complete(payload_id, execution_id, outputs))
-
-    def fail(self, payload_id: str, error: str, execution_id: str | None = None) -> Outcome:
-        return self._one(Transition.fail(payload_id, error, execution_id))
-
-    def invalidate(self, payload_id: str, error: str, execution_id: str | None = None) -> Outcome:
-        return self._one(Transition.invalidate(payload_id, error, execution_id))
-
-    def abort(self, payload_id: str, execution_id: str | None = None) -> Outcome:
-        return self._one(Transition.abort(payload_id, execution_id))
-
-    def delete(self, payload_id: str) -> Outcome:
-        return self._one(Transition.delete(payload_id))
 
     def set_outputs(self, payload_id: str, outputs: Sequence[str]) -> None:
         """Cirrus's `set_outputs` (what publish does): outputs and `updated`, state unchanged."""

@@ -37,6 +37,7 @@ from cirrostratus.state.model import (
 from cirrostratus.state.query import COLUMNS
 from cirrostratus.state.reads import SqliteReads
 from cirrostratus.state.schema import MIGRATIONS, open_database
+from cirrostratus.state.shortcuts import TransitionShortcuts
 
 DEFAULT_LEASE_SECONDS = 300.0
 _CHUNK = 500  # ids per `IN (...)`: well under SQLite's variable limit
@@ -108,7 +109,7 @@ def _outbox_row(pid: str, f: Follow, row: rules.Row | None) -> tuple[str, str, s
     return (pid, f.kind, f.topic, body)
 
 
-class SqliteStateStore(SqliteReads):
+class SqliteStateStore(TransitionShortcuts, SqliteReads):
     """The state of every payload, in one SQLite file safe for concurrent processes.
 
     `now` is the clock (injectable so lease tests need not sleep); `lease_seconds` is how long
@@ -281,49 +282,6 @@ class SqliteStateStore(SqliteReads):
                 self._writer,
                 lambda c: c.executemany("DELETE FROM outbox WHERE seq = ?", keys).rowcount,
             )
-
-    def _one(self, t: Transition) -> Outcome:
-        return self.apply([t])[0]
-
-    def claim(
-        self,
-        payload_id: str,
-        execution_id: str,
-        *,
-        replace: bool = False,
-        lease_seconds: float | None = None,
-    ) -> Outcome:
-        return self._one(
-            Transition.claim(payload_id, execution_id, replace=replace, lease_seconds=lease_seconds)
-        )
-
-    def start(self, payload_id: str, execution_id: str) -> Outcome:
-        return self._one(Transition.start(payload_id, execution_id))
-
-    def claim_and_start(
-        self, payload_id: str, execution_id: str, *, replace: bool = False
-    ) -> Outcome:
-        return self._one(Transition.claim_and_start(payload_id, execution_id, replace=replace))
-
-    def complete(
-        self,
-        payload_id: str,
-        execution_id: str | None = None,
-        outputs: list[str] | None = None,
-    ) -> Outcome:
-        return self._one(Transition.complete(payload_id, execution_id, outputs))
-
-    def fail(self, payload_id: str, error: str, execution_id: str | None = None) -> Outcome:
-        return self._one(Transition.fail(payload_id, error, execution_id))
-
-    def invalidate(self, payload_id: str, error: str, execution_id: str | None = None) -> Outcome:
-        return self._one(Transition.invalidate(payload_id, error, execution_id))
-
-    def abort(self, payload_id: str, execution_id: str | None = None) -> Outcome:
-        return self._one(Transition.abort(payload_id, execution_id))
-
-    def delete(self, payload_id: str) -> Outcome:
-        return self._one(Transition.delete(payload_id))
 
     def release_expired(self) -> list[Outcome]:
         """Turn every CLAIMED record whose lease has ended into FAILED (`LeaseExpired: …`).
