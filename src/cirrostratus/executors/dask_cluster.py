@@ -113,7 +113,7 @@ class Cluster:
             with dask.config.set(CLUSTER_CONFIG):
                 self.local = await cluster_cls(
                     n_workers=workers,
-                    threads_per_worker=1,
+                    threads_per_worker=2,
                     processes=True,
                     asynchronous=True,
                     dashboard_address=dashboard,
