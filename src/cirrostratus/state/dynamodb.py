@@ -25,7 +25,7 @@ from cirrostratus.state import rules
 from cirrostratus.state.dynamodb_client import error_code, make_client
 from cirrostratus.state.dynamodb_events import DynamoEvents, event_items, outbox_item, outbox_seq
 from cirrostratus.state.dynamodb_items import Item, key_of, update_of
-from cirrostratus.state.dynamodb_reads import DynamoReads, record_of
+from cirrostratus.state.dynamodb_reads import DynamoReads
 from cirrostratus.state.model import (
     Event,
     Follow,
@@ -282,7 +282,7 @@ def _follow_message(follow: Follow, row: rules.Row | None) -> tuple[str, str, by
         "collections": row.collections,
         "workflow": row.workflow,
     }
-    body = orjson.dumps({"message": record_of(row).to_dict(), "attributes": attributes})
+    body = orjson.dumps({"message": row.record().to_dict(), "attributes": attributes})
     return follow.kind, follow.topic, body
 
 

@@ -27,7 +27,6 @@ from cirrostratus.state.dynamodb_items import (
 )
 from cirrostratus.state.model import (
     STATES,
-    Execution,
     Page,
     State,
     StateRecord,
@@ -36,26 +35,10 @@ from cirrostratus.state.model import (
     parse_since,
 )
 from cirrostratus.state.query import check_sort
+from cirrostratus.state.shortcuts import PagedQuery
 
 _BATCH_GET = 100  # DynamoDB's BatchGetItem limit
 FILTERED_PAGE = 500  # items read per request when a filter drops some of them
-
-
-def record_of(row: rules.Row) -> StateRecord:
-    return StateRecord(
-        payload_id=row.payload_id,
-        collections=row.collections,
-        workflow=row.workflow,
-        itemids=row.itemids,
-        state=row.state,
-        created=row.created,
-        updated=row.updated,
-        state_changed=row.state_changed,
-        executions=tuple(Execution.from_dict(e) for e in row.executions),
-        outputs=tuple(row.outputs),
-        last_error=row.last_error,
-        lease_until=row.lease_until,
-    )
 
 
 def _encode_key(kind: str, key: Any) -> str:
@@ -74,7 +57,7 @@ def _decode_key(nextkey: str) -> tuple[str, Any]:
         ) from None
 
 
-class DynamoReads:
+class DynamoReads(PagedQuery):
     """Reads over the state table; the store provides `client`, `table` and `now`."""
 
     client: Any
@@ -104,10 +87,10 @@ class DynamoReads:
 
     def get(self, payload_id: str) -> StateRecord | None:
         row = self._get_row(payload_id)
-        return record_of(row) if row else None
+        return row.record() if row else None
 
     def get_many(self, payload_ids: Iterable[str]) -> dict[str, StateRecord]:
-        return {pid: record_of(row) for pid, row in self._get_rows(payload_ids).items()}
+        return {pid: row.record() for pid, row in self._get_rows(payload_ids).items()}
 
     def get_states(self, payload_ids: Iterable[str]) -> dict[str, State]:
         return {pid: row.state for pid, row in self._get_rows(payload_ids).items()}
@@ -225,7 +208,7 @@ class DynamoReads:
             last = page[-1]
             attrs = ("collections_workflow", "itemids", range_attr)
             key = _encode_key(f"index:{index}:{ascending}", {a: last[a]["S"] for a in attrs})
-        return Page([record_of(row_from_item(i)) for i in page], key)
+        return Page([row_from_item(i).record() for i in page], key)
 
     def _scan(self, **extra: Any) -> Iterator[Item]:
         kwargs: dict[str, Any] = {"TableName": self.table, **extra}
@@ -291,16 +274,7 @@ class DynamoReads:
         key_out = None
         if len(rows) > limit:
             key_out = _encode_key(f"scan:{sort}:{ascending}", list(order(page[-1])))
-        return Page([record_of(r) for r in page], key_out)
-
-    def iter_query(self, **kwargs: Any) -> Iterator[StateRecord]:
-        nextkey: str | None = None
-        while True:
-            page = self.query(**kwargs, nextkey=nextkey)
-            yield from page.items
-            if page.nextkey is None:
-                return
-            nextkey = page.nextkey
+        return Page([r.record() for r in page], key_out)
 
     def counts(
         self,

@@ -7,7 +7,7 @@ provides the clock (`now`) and a per-thread read connection (`_reader`).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,6 +25,7 @@ from cirrostratus.state.model import (
     parse_since,
 )
 from cirrostratus.state.query import COLUMNS, Cursor, Filters, check_sort, page_sql
+from cirrostratus.state.shortcuts import PagedQuery
 from cirrostratus.state.stats import Interval, state_transitions, transition_counts
 
 _CHUNK = 500  # ids per `IN (...)`: well under SQLite's variable limit
@@ -47,7 +48,7 @@ def _record(r: Sequence[Any]) -> StateRecord:
     )
 
 
-class SqliteReads:
+class SqliteReads(PagedQuery):
     """Reads over a state database; every method uses the calling thread's connection."""
 
     now: Callable[[], datetime]
@@ -161,16 +162,6 @@ class SqliteReads:
             value = last.updated if sort == "updated" else last.state_changed
             key = Cursor(sort, ascending, value, last.payload_id, int(horizon)).encode()
         return Page(items, key)
-
-    def iter_query(self, **kwargs: Any) -> Iterator[StateRecord]:
-        """Every record a query matches, page by page."""
-        nextkey: str | None = None
-        while True:
-            page = self.query(**kwargs, nextkey=nextkey)
-            yield from page.items
-            if page.nextkey is None:
-                return
-            nextkey = page.nextkey
 
     def counts(
         self,

@@ -29,8 +29,10 @@ from cirrostratus.state.model import (
     FINISH,
     REPLACEABLE,
     Action,
+    Execution,
     Outcome,
     State,
+    StateRecord,
     Transition,
     id_parts,
 )
@@ -60,6 +62,23 @@ class Row:
     def expired(self, now: str) -> bool:
         """A CLAIMED row whose claimer did not start before its lease ended."""
         return self.state is State.CLAIMED and (self.lease_until or "") <= now
+
+    def record(self) -> StateRecord:
+        """The immutable record this row stands for (what reads and notifications show)."""
+        return StateRecord(
+            payload_id=self.payload_id,
+            collections=self.collections,
+            workflow=self.workflow,
+            itemids=self.itemids,
+            state=self.state,
+            created=self.created,
+            updated=self.updated,
+            state_changed=self.state_changed,
+            executions=tuple(Execution.from_dict(e) for e in self.executions),
+            outputs=tuple(self.outputs),
+            last_error=self.last_error,
+            lease_until=self.lease_until,
+        )
 
 
 @dataclass(slots=True)

@@ -1,14 +1,32 @@
-"""One-transition methods of a state store, written once over its batched `apply`.
+"""What every state store derives from its core operations, written once for all backends.
 
 Every store applies a batch of `Transition`s under the shared rules (`state.rules`); `claim`,
-`complete`, `fail`... are that batch of one, whatever the backend (SQLite or DynamoDB).
+`complete`, `fail`... are that batch of one. Every store pages its `query`; `iter_query` walks
+the pages. Whatever the backend (SQLite or DynamoDB).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
-from cirrostratus.state.model import Outcome, Transition
+from cirrostratus.state.model import Outcome, Page, StateRecord, Transition
+
+
+class PagedQuery:
+    """Mixin: `iter_query(**filters)` yields every record `query(**filters)` matches."""
+
+    query: Callable[..., Page]  # the store's own, whatever its filters
+
+    def iter_query(self, **kwargs: Any) -> Iterator[StateRecord]:
+        """Every record a query matches, page by page."""
+        nextkey: str | None = None
+        while True:
+            page = self.query(**kwargs, nextkey=nextkey)
+            yield from page.items
+            if page.nextkey is None:
+                return
+            nextkey = page.nextkey
 
 
 class TransitionShortcuts:

@@ -22,12 +22,10 @@ from cirrostratus import sqlitedb as connection
 from cirrostratus.sqlitedb import DatabaseError
 from cirrostratus.state import rules
 from cirrostratus.state.model import (
-    Execution,
     Follow,
     OutboxRow,
     Outcome,
     State,
-    StateRecord,
     StateStoreError,
     Transition,
     check_transition,
@@ -77,24 +75,6 @@ def _row_from_sql(r: Sequence[Any]) -> rules.Row:
     )
 
 
-def _record_dict(row: rules.Row) -> dict[str, Any]:
-    """The record as the API shows it, from a row being worked on."""
-    return StateRecord(
-        payload_id=row.payload_id,
-        collections=row.collections,
-        workflow=row.workflow,
-        itemids=row.itemids,
-        state=row.state,
-        created=row.created,
-        updated=row.updated,
-        state_changed=row.state_changed,
-        executions=tuple(Execution.from_dict(e) for e in row.executions),
-        outputs=tuple(row.outputs),
-        last_error=row.last_error,
-        lease_until=row.lease_until,
-    ).to_dict()
-
-
 def _outbox_row(pid: str, f: Follow, row: rules.Row | None) -> tuple[str, str, str, bytes]:
     """The outbox row of one follow; a record notification gets the record filled in."""
     if not f.record or row is None:
@@ -105,7 +85,7 @@ def _outbox_row(pid: str, f: Follow, row: rules.Row | None) -> tuple[str, str, s
         "collections": row.collections,
         "workflow": row.workflow,
     }
-    body = orjson.dumps({"message": _record_dict(row), "attributes": attributes})
+    body = orjson.dumps({"message": row.record().to_dict(), "attributes": attributes})
     return (pid, f.kind, f.topic, body)
 
 
