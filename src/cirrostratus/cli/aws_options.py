@@ -79,4 +79,29 @@ def start_engine_aws(
         raise
     if local is not None:
         engine.locations = local.locations
+        ctx.call_on_close(lambda: _keep_process_queue(local, engine))
     return local
+
+
+def _keep_process_queue(local: Any, engine: Any) -> None:
+    """Before moto stops (close callbacks run last-registered first): what tasks left in
+    the ProcessQueue moves into the engine's intake instead of vanishing with moto. Said on
+    stderr even under --quiet: it is work left, not progress."""
+    from cirrostratus.aws.local.forward import hand_over
+    from cirrostratus.intake import SqliteIntakeQueue
+
+    try:  # the engine may be closed by now: its intake database is not
+        intake = SqliteIntakeQueue(engine.locations.intake_db)
+        try:
+            moved = hand_over(local, intake)
+        finally:
+            intake.close()
+    except Exception as exc:  # moto already gone, a full disk: say what was not kept
+        click.echo(f"warning: the ProcessQueue was not kept: {type(exc).__name__}: {exc}", err=True)
+        return
+    if moved:
+        click.echo(
+            f"{moved} message(s) tasks sent to the ProcessQueue wait in the intake; "
+            "`cirro serve` or the next `cirro run` runs them",
+            err=True,
+        )

@@ -148,3 +148,23 @@ def test_serve_keeps_the_table_across_engines(tmp_path: Path) -> None:
     engine.close()
     serve_until(project, 4)
     assert seen(project, "c") == 4  # the second engine's task counted on from the first's
+
+
+def test_run_keeps_what_tasks_left_in_the_process_queue(tmp_path: Path) -> None:
+    """`cirro run` runs its own payloads and stops; the one its task sent to the ProcessQueue
+    is not lost with moto's queue but waits in the intake, and the next run takes it."""
+    project = make_project(tmp_path / "project")
+    (tmp_path / "a.json").write_text(json.dumps(payload("a", feed="fed")))
+    cmd = [*CIRRO, "--project", str(project), "run", "--aws", "local", "--no-task-envs", "-q"]
+    first = subprocess.run([*cmd, str(tmp_path / "a.json")], capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "1 message(s) tasks sent to the ProcessQueue wait in the intake" in first.stderr
+    engine = LocalEngine.open(project)
+    try:
+        assert engine.intake.waiting_count() == 1
+    finally:
+        engine.close()
+    (tmp_path / "b.json").write_text(json.dumps(payload("b")))
+    second = subprocess.run([*cmd, str(tmp_path / "b.json")], capture_output=True, text=True)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert completed(project) == 3  # a, b and the fed one the intake handed out first

@@ -64,3 +64,29 @@ def process_queue_service(local: Any) -> Any:
                 await asyncio.sleep(WAIT_S)
 
     return forward
+
+
+def hand_over(local: Any, intake: Any) -> int:
+    """Move what still waits in `local`'s ProcessQueue into `intake` before moto stops.
+
+    A `cirro run` runs its own payloads and ends; a message a task sent to the ProcessQueue
+    meanwhile would die with moto's in-memory queue. Queued in the engine's intake instead,
+    the next `cirro run` or `cirro serve` runs it. Returns how many messages moved.
+    """
+    url = local.environment.get("CIRRUS_PROCESS_QUEUE_URL")
+    if not url:
+        return 0
+    sqs = local.client("sqs")
+    moved = 0
+    while True:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+        messages = got.get("Messages") or []
+        if not messages:
+            return moved
+        bodies = [m["Body"].encode() for m in messages]
+        intake.send_batch(bodies, payload_ids=[_label(b) for b in bodies])
+        entries = [
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)
+        ]
+        sqs.delete_message_batch(QueueUrl=url, Entries=entries)
+        moved += len(messages)
