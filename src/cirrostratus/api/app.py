@@ -22,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cirrostratus.api import models, views
-from cirrostratus.api.backend import ApiBackend, BadRequest, NotFound
+from cirrostratus.api.backend import ApiBackend, BadRequest, NotFound, NotServed
 from cirrostratus.api.middleware import Guard
 from cirrostratus.api.security import DEFAULT_MAX_BODY, payload_id_problem, token_matches
 
@@ -89,6 +89,10 @@ def create_app(backend: ApiBackend, *, max_body: int = DEFAULT_MAX_BODY) -> Fast
     @app.exception_handler(BadRequest)
     async def bad_request(request: Request, exc: BadRequest) -> Response:
         return error(400, str(exc))
+
+    @app.exception_handler(NotServed)
+    async def not_served(request: Request, exc: NotServed) -> Response:
+        return error(501, str(exc))
 
     @app.exception_handler(StarletteHTTPException)  # FastAPI's and the router's own 404/405
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -253,6 +257,7 @@ def add_payload_routes(app: FastAPI, backend: ApiBackend) -> None:
             200: {"content": {"application/x-ndjson": {}}, "description": "JSON lines"},
             400: {"model": models.Error},
             404: {"model": models.Error},
+            501: {"model": models.Error, "description": "a deployment: logs are in CloudWatch"},
         },
     )
     def logs(collections: str, workflow: str, itemids: str) -> Any:

@@ -36,6 +36,10 @@ class BadRequest(Exception):
     """The request cannot be served as given; the message says what to change."""
 
 
+class NotServed(Exception):
+    """This API cannot serve that here (501); the message says what can."""
+
+
 @dataclass
 class _Cached:
     value: Any = None
@@ -77,6 +81,34 @@ class ApiBackend:
 
     def close(self) -> None:
         self.engine.close()
+
+    # --- what differs between a local project and a deployment (api/deployment.py) --------
+
+    def service_name(self) -> str:
+        return str(self.project.config.get("service") or self.project.root.name)
+
+    def stac_url(self) -> str:
+        return str(self.engine.data.url("catalog.json"))
+
+    def total_counts(self) -> dict[str, int | str]:
+        """Records per state over every workflow (`/metrics`)."""
+        return dict(self.store.counts())
+
+    def events_after(self, payload_id: str | None, after: int, limit: int) -> list[Any]:
+        """Transitions after sequence number `after` (the `/events` stream)."""
+        return list(self.store.events(payload_id, after=after, limit=limit))
+
+    def _enqueue(self, payloads: list[dict[str, Any]], replace: bool) -> list[str]:
+        """Send payloads to the intake; the message ids."""
+        return list(self.engine.submit(payloads, replace=replace))
+
+    def _read_inputs(
+        self, payload_ids: list[str]
+    ) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+        """Each id's input payload to run again, and (id, why) for those that cannot."""
+        from cirrostratus.engine.process import read_inputs
+
+        return read_inputs(self.payloads, payload_ids)
 
     # --- plain SQL the StateStore protocol has no method for -----------------------------
 
@@ -291,7 +323,7 @@ class ApiBackend:
         if problems:
             raise BadRequest("; ".join(problems))
         with self._submit_lock:
-            messages = self.engine.submit(raw)
+            messages = self._enqueue(raw, False)
         return {"payload_ids": ids, "message_ids": list(messages)}
 
     def rerun(
@@ -299,8 +331,6 @@ class ApiBackend:
     ) -> dict[str, Any]:
         """Queue matching payloads again from their stored input, with replace (the rules
         of `cirro rerun --submit`: same filters, same reading of stored inputs)."""
-        from cirrostratus.engine.process import read_inputs
-
         limit = int(filters.pop("limit", None) or 1000)
         if limit > RERUN_MAX:
             raise BadRequest(f"limit={limit} is over {RERUN_MAX}; rerun in smaller steps")
@@ -332,12 +362,12 @@ class ApiBackend:
                 "say what to rerun: payload_ids, or at least one of state, workflow, "
                 "collections, since, error_prefix"
             )
-        inputs, skipped = read_inputs(self.payloads, chosen)
+        inputs, skipped = self._read_inputs(chosen)
         skipped_ids = {pid for pid, _ in skipped}
         ready = [p for p in chosen if p not in skipped_ids]
         if not dry_run and inputs:
             with self._submit_lock:
-                self.engine.submit(inputs, replace=True)
+                self._enqueue(inputs, True)
         return {
             "dry_run": dry_run,
             "queued" if not dry_run else "would_queue": ready,

@@ -26,7 +26,7 @@ def render_metrics(backend: Any) -> str:
         lines.append(f"# HELP {name} {help_text}")
         lines.append(f"# TYPE {name} {kind}")
 
-    counts = backend.store.counts()
+    counts = backend.total_counts()
     family("cirro_payloads", "gauge", "Payload records by state.")
     for state in STATES:
         lines.append(f'cirro_payloads{{state="{state}"}} {int(counts.get(str(state), 0))}')

@@ -43,15 +43,21 @@ def add_routes(app: FastAPI, backend: ApiBackend, writer: Callable[..., None]) -
     @app.get("/", tags=["cirrus"], response_model=models.Root)
     def root(request: Request) -> Any:
         """Links to each collections/workflow's summary, the dashboard and the STAC catalog."""
-        name = str(backend.project.config.get("service") or backend.project.root.name)
-        stac = str(backend.engine.data.url("catalog.json"))
-        return views.root(str(request.base_url), name, backend.pairs(), stac)
+        return views.root(
+            str(request.base_url), backend.service_name(), backend.pairs(), backend.stac_url()
+        )
 
-    @app.get("/stats", tags=["cirrus"], response_model=models.Stats)
+    @app.get(
+        "/stats",
+        tags=["cirrus"],
+        response_model=models.Stats,
+        responses={404: {"model": models.Error, "description": "a deployment without events"}},
+    )
     def stats() -> Any:
         """Transitions per state: daily over 60 days, hourly over 36 hours, and the last two
         rolling hours; every state zero-filled. Computed from the event log (at most every
-        30 s), so it is always enabled."""
+        30 s), so it is always enabled for a project; over a deployment without an events
+        table (a Cirrus 0.9 stack) it answers Cirrus's 404 "not enabled"."""
         return backend.stats()
 
     @app.get("/overview", tags=["dashboard"], response_model=models.Overview)
@@ -152,7 +158,7 @@ async def _event_stream(
         if await request.is_disconnected():
             return
         found = await run_in_threadpool(
-            backend.store.events, payload_id, after=after, limit=min(500, (limit or 500) - sent)
+            backend.events_after, payload_id, after, min(500, (limit or 500) - sent)
         )
         for event in found:
             after = event.seq

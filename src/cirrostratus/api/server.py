@@ -182,11 +182,13 @@ def open_server(
     max_body: int = DEFAULT_MAX_BODY,
     environ: dict[str, str] | None = None,
     sock: socket.socket | None = None,
+    backend: Any = None,
 ) -> ApiServer:
     """Check the token rule, bind the socket, build the app over `engine`'s stores.
 
     `engine` is a LocalEngine used only for its stores and `submit` (never `serve`): beside
     `cirro serve` the API gets its own instance, so it shares no connection with the drain.
+    `backend(token)`, when given, builds the backend instead (a deployment's: no engine).
     """
     token, generated = resolve_token(host, environ)
     if sock is None:
@@ -197,8 +199,8 @@ def open_server(
         from cirrostratus.api.app import create_app
         from cirrostratus.api.backend import ApiBackend
 
-        backend = ApiBackend(engine, token=token)
-        app = create_app(backend, max_body=max_body)
+        served = ApiBackend(engine, token=token) if backend is None else backend(token)
+        app = create_app(served, max_body=max_body)
         config = uvicorn.Config(
             app,
             log_level="warning",
@@ -210,4 +212,4 @@ def open_server(
     except BaseException:
         sock.close()
         raise
-    return ApiServer(sock, server, token, generated, backend)
+    return ApiServer(sock, server, token, generated, served)

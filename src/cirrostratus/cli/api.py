@@ -38,8 +38,48 @@ def _need_extra() -> None:
         ) from None
 
 
+def deployment_backend(name: str, token: str) -> object:
+    """The API's backend over deployment `name`: its state table (and events table), its
+    process queue, and Step Functions for execution inputs and outputs."""
+    from cirrostratus.api.backend import NotFound
+    from cirrostratus.api.deployment import DeploymentBackend
+    from cirrostratus.cli.deployments import (
+        deployment_intake,
+        deployment_state,
+        execution_payload,
+        get_deployment,
+        submit_to,
+    )
+
+    deployment = get_deployment(name)
+
+    def fetch_execution(payload_id: str, which: str) -> bytes:
+        try:
+            return execution_payload(name, payload_id, which)
+        except CliError as exc:
+            raise NotFound(str(exc)) from None
+
+    def send(payloads: list[dict[str, object]], replace: bool) -> list[str]:
+        return submit_to(name, payloads, replace)
+
+    return DeploymentBackend(
+        name,
+        store=deployment_state(name),
+        intake=deployment_intake(name),
+        environment=dict(deployment.environment),
+        token=token,
+        fetch_execution=fetch_execution,
+        send=send,
+    )
+
+
 def start_api(
-    ctx: click.Context, host: str, port: int, max_body: int, fd: int | None = None
+    ctx: click.Context,
+    host: str,
+    port: int,
+    max_body: int,
+    fd: int | None = None,
+    deployment: str | None = None,
 ) -> object:
     """An ApiServer bound and ready (see cirrostratus.api.server); a clear error otherwise."""
     _need_extra()
@@ -48,6 +88,18 @@ def start_api(
     from cirrostratus.api.security import ApiRefused
     from cirrostratus.api.server import open_server
 
+    if deployment is not None:
+        from cirrostratus.cli.deployments import get_deployment
+
+        get_deployment(deployment)  # an unknown name fails (exit 2) before binding
+
+        def build(token: str) -> object:
+            return deployment_backend(deployment, token)
+
+        try:
+            return open_server(None, host, port, max_body=max_body, backend=build)
+        except ApiRefused as exc:
+            raise CliError(str(exc), 2) from None
     engine = open_engine(ctx)
     sock = None if fd is None else socket.socket(fileno=fd)
     try:
@@ -81,14 +133,27 @@ def spawn_api(ctx: click.Context, host: str, port: int, max_body: int) -> object
     help="0: any free port.",
 )
 @click.option("--fd", type=int, default=None, hidden=True, help="Serve this bound socket.")
+@click.option(
+    "--deployment",
+    default=None,
+    help="Serve a live deployment's state (`cirro deployments add`) instead of this project's.",
+)
 @click.pass_context
-def api(ctx: click.Context, host: str, port: int, max_body: int, fd: int | None) -> None:
+def api(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    max_body: int,
+    fd: int | None,
+    deployment: str | None,
+) -> None:
     """Serve the state API (Cirrus's routes and more) and the dashboard at /ui.
 
     Reads are open; submit and rerun need `Authorization: Bearer <token>`: CIRRO_API_TOKEN,
-    or a token generated now and printed. Ctrl-C stops it.
+    or a token generated now and printed. Ctrl-C stops it. With --deployment NAME it reads
+    that deployment's DynamoDB state table, and submit and rerun go to its ProcessQueue.
     """
-    server = start_api(ctx, host, port, max_body, fd)
+    server = start_api(ctx, host, port, max_body, fd, deployment)
     if fd is None:  # `cirro serve --port` announces its child's address itself
         click.echo(server.banner(), err=True)  # type: ignore[attr-defined]
     server.run()  # type: ignore[attr-defined]

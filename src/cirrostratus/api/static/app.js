@@ -56,7 +56,8 @@ async function render() {
 // --- overview ------------------------------------------------------------------------------
 let chartInterval = "hourly";
 async function renderHome(view) {
-  const [ov, stats] = await Promise.all([get("overview"), get("stats")]);
+  // a deployment without an events table (Cirrus 0.9's went to Timestream) has no /stats
+  const [ov, stats] = await Promise.all([get("overview"), get("stats").catch((e) => ({error: e.message}))]);
   if (!ov.workflows.length && !ov.queued) { view.innerHTML = emptyProject(); return; }
   const totals = Object.fromEntries(STATES.map((s) => [s, 0]));
   for (const w of ov.workflows) for (const s of STATES) totals[s] += Number(String(w.counts[s]).replace("+", "")) || 0;
@@ -85,7 +86,7 @@ async function renderHome(view) {
     b.classList.toggle("on", b.dataset.int === chartInterval);
     b.onclick = () => { chartInterval = b.dataset.int; render(); };
   });
-  $("#chart").innerHTML = chart(stats.state_transitions[chartInterval]);
+  $("#chart").innerHTML = stats.error ? `<p class="muted" id="nostats">${esc(stats.error)}</p>` : chart(stats.state_transitions[chartInterval]);
 }
 
 function emptyProject() {
@@ -184,7 +185,7 @@ async function renderItem(view, pid) {
   const base = idPath(pid);
   const [rec, hist, execs] = await Promise.all([get(base), get(base + "/history"), get(base + "/executions")]);
   const [logs, input, output] = await Promise.all([
-    get(base + "/logs").catch(() => ""), get(base + "/input").catch(() => null), get(base + "/output").catch(() => null)]);
+    get(base + "/logs").catch((e) => e.message), get(base + "/input").catch(() => null), get(base + "/output").catch(() => null)]);
   const logText = (typeof logs === "string" ? logs : JSON.stringify(logs)).trim().split("\n").filter(Boolean).map((l) => {
     try { const r = JSON.parse(l); return `${r.time} ${r.function || ""} [${r.stream || ""}] ${String(r.message || "").trimEnd()}`; } catch (e) { return l; }
   }).join("\n");
