@@ -59,6 +59,25 @@ def scene(item_id: str, lon: float, lat: float, hue: int) -> dict[str, Any]:
     return payload
 
 
+def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """A one-colour PNG (for a file:// thumbnail the dashboard loads through /asset)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     root = new_project(tmp_path / "project")
@@ -96,7 +115,7 @@ def shot(page: Any, name: str) -> None:
 def test_dashboard_live_counts_failed_item_and_rerun(served: tuple[str, Path]) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    url, _ = served
+    url, root = served
     api = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
@@ -117,7 +136,12 @@ def test_dashboard_live_counts_failed_item_and_rerun(served: tuple[str, Path]) -
         mirror_done = page.locator('tr[data-workflow="mirror"] td[data-state="COMPLETED"]')
         expect(crash_failed).to_have_text("1", timeout=30_000)  # without a reload: live
         expect(mirror_done).to_have_text("6", timeout=30_000)
-        more = api.post("/payloads", json=[scene("S2B_40TUM_20240710", 12.4, 46.1, 200)])
+        late = scene("S2B_40TUM_20240710", 12.4, 46.1, 200)
+        thumb = root / ".cirro" / "data" / "thumbs" / "S2B_40TUM_20240710.png"
+        thumb.parent.mkdir(parents=True, exist_ok=True)
+        thumb.write_bytes(png(160, 110, (70, 110, 160)))
+        late["features"][0]["assets"]["thumbnail"]["href"] = f"file://{thumb}"
+        more = api.post("/payloads", json=[late])
         assert more.status_code == 202
         expect(mirror_done).to_have_text("7", timeout=30_000)
         shot(page, "dashboard-overview")
@@ -145,5 +169,11 @@ def test_dashboard_live_counts_failed_item_and_rerun(served: tuple[str, Path]) -
         expect(page.locator("#footprints polygon").first).to_be_visible()
         expect(page.locator(".thumb img").first).to_be_visible()
         shot(page, "dashboard-item")
+        page.goto(url + "ui/#/item/" + "test-collection%2Fworkflow-mirror%2FS2B_40TUM_20240710")
+        page.wait_for_function(  # the file:// thumbnail, through /asset
+            "() => { const i = document.querySelector('.thumb img');"
+            " return i && i.src.includes('/asset?href=') && i.complete && i.naturalWidth === 160 }",
+            timeout=30_000,
+        )
         browser.close()
     api.close()

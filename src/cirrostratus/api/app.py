@@ -22,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cirrostratus.api import models, views
-from cirrostratus.api.backend import ApiBackend, BadRequest, NotFound, NotServed
+from cirrostratus.api.backend import ApiBackend, BadRequest, Forbidden, NotFound, NotServed
 from cirrostratus.api.middleware import Guard
 from cirrostratus.api.security import DEFAULT_MAX_BODY, payload_id_problem, token_matches
 
@@ -89,6 +89,10 @@ def create_app(backend: ApiBackend, *, max_body: int = DEFAULT_MAX_BODY) -> Fast
     @app.exception_handler(BadRequest)
     async def bad_request(request: Request, exc: BadRequest) -> Response:
         return error(400, str(exc))
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden) -> Response:
+        return error(403, str(exc))
 
     @app.exception_handler(NotServed)
     async def not_served(request: Request, exc: NotServed) -> Response:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import Depends, FastAPI, Header, Query, Request
-from fastapi.responses import PlainTextResponse, StreamingResponse
+from fastapi.responses import FileResponse, PlainTextResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from cirrostratus.api import models, views
@@ -59,6 +59,26 @@ def add_routes(app: FastAPI, backend: ApiBackend, writer: Callable[..., None]) -
         30 s), so it is always enabled for a project; over a deployment without an events
         table (a Cirrus 0.9 stack) it answers Cirrus's 404 "not enabled"."""
         return backend.stats()
+
+    @app.get(
+        "/asset",
+        tags=["dashboard"],
+        response_class=FileResponse,
+        responses={
+            200: {"content": {"image/png": {}}, "description": "the image"},
+            400: {"model": models.Error},
+            403: {"model": models.Error},
+            404: {"model": models.Error},
+            501: {"model": models.Error},
+        },
+    )
+    def asset(
+        href: Annotated[str, Query(description="file:// URL, or a path in the data store")],
+    ) -> Any:
+        """An image of the project's local data store (an output item's thumbnail), read-only:
+        what `href` names must resolve, symlinks followed, inside the data store's folder."""
+        path, media = backend.data_file(href)
+        return FileResponse(path, media_type=media, headers={"X-Content-Type-Options": "nosniff"})
 
     @app.get("/overview", tags=["dashboard"], response_model=models.Overview)
     def overview() -> Any:

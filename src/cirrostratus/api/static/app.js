@@ -243,9 +243,21 @@ function timeline(hist, execs) {
 function thumb(item) {
   const a = item.assets || {};
   const t = a.thumbnail || Object.values(a).find((x) => (x.roles || []).includes("thumbnail"));
-  const href = t && /^(https?:|data:)/.test(t.href) ? t.href : null;
+  const href = t && t.href ? assetHref(item, t.href) : null;
   return `<div class="thumb">${href ? `<img src="${esc(href)}" alt="">` : `<div style="height:110px;display:grid;place-items:center" class="muted">no thumbnail</div>`}
     <div class="cap">${esc(item.id)}<br><span class="muted">${esc(item.collection || "")}</span></div></div>`;
+}
+
+// http(s) and data: thumbnails load as they are; file:// ones, absolute paths, and paths
+// relative to the item's file:// self link go through the API's read-only /asset route
+function assetHref(item, href) {
+  if (/^(https?:|data:)/.test(href)) return href;
+  let local = href;
+  if (!/^[a-z][a-z0-9+.-]*:/i.test(href) && !href.startsWith("/")) {
+    const self = (item.links || []).find((l) => l.rel === "self");
+    if (self && /^file:/.test(self.href)) { try { local = new URL(href, self.href).href; } catch (e) { /* keep it */ } }
+  } else if (!/^file:/.test(href)) return null;  // s3:// and the like: no thumbnail here
+  return API + "asset?href=" + encodeURIComponent(local);
 }
 
 function footprints(items) {
