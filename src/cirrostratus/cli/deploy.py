@@ -89,7 +89,13 @@ def _options(fn: Any) -> Any:
     is_flag=True,
     help="Leave out resources moto cannot create, and say which (for emulators; never on AWS).",
 )
-@click.option("--no-vendor", is_flag=True, hidden=True, help="Build without pip (tests).")
+@click.option(
+    "--no-vendor",
+    is_flag=True,
+    hidden=True,
+    envvar="CIRRO_DEPLOY_NO_VENDOR",
+    help="Build without pip (tests: also CIRRO_DEPLOY_NO_VENDOR=1, for the docs test offline).",
+)
 @click.pass_context
 def deploy(
     ctx: click.Context,
