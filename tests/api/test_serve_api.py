@@ -46,11 +46,27 @@ def test_serve_port_answers_while_it_drains(tmp_path: Path) -> None:
                 break
             time.sleep(0.2)
         assert counts["COMPLETED"] == 5
+        # the engine's own numbers reach the API's child process through .cirro/serve-status.json
+        # (refreshed every second: it may still show the last executions for a moment)
+        metrics: dict[str, str] = {}
+        while time.monotonic() < deadline and metrics.get("cirro_executions_running") != "0":
+            time.sleep(0.2)
+            metrics = dict(
+                line.rsplit(" ", 1)
+                for line in api.get("/metrics").text.splitlines()
+                if line and not line.startswith("#")
+            )
+        assert metrics["cirro_engine_serving"] == "1"
+        assert metrics["cirro_executions_running"] == "0"
+        assert int(metrics["cirro_lambda_workers"]) >= 1  # mirror's worker stays warm
+        assert metrics["cirro_lambda_workers_busy"] == "0"
+        assert (root / ".cirro" / "serve-status.json").exists()
         api.close()
     finally:
         proc.terminate()
         proc.wait(30)
     assert proc.returncode == 0
+    assert not (root / ".cirro" / "serve-status.json").exists()  # gone with the engine
 
 
 def test_api_beyond_loopback_without_a_token_is_refused(tmp_path: Path) -> None:

@@ -110,6 +110,12 @@ class ApiBackend:
         """Records per state over every workflow (`/metrics`)."""
         return dict(self.store.counts())
 
+    def engine_status(self) -> dict[str, Any] | None:
+        """What the `cirro serve` draining this project last published, if one runs."""
+        from cirrostratus.engine.status import read_status
+
+        return read_status(self.locations.root)
+
     def events_after(self, payload_id: str | None, after: int, limit: int) -> list[Any]:
         """Transitions after sequence number `after` (the `/events` stream)."""
         return list(self.store.events(payload_id, after=after, limit=limit))

@@ -195,6 +195,9 @@ class DeploymentBackend(ApiBackend):
                 found[str(state)] = found.get(str(state), 0) + 1
         return found
 
+    def engine_status(self) -> dict[str, Any] | None:
+        return None  # no local engine: Step Functions runs the executions
+
     def task_durations(self, recent: int = 1000) -> dict[str, tuple[int, float, float]]:
         return {}  # per-state timings are in Step Functions' execution histories, not read
 

@@ -2,8 +2,9 @@
 
 Payloads by state come from the state store's counts, transitions per second from the event
 log's last minute, task durations from the last 1,000 execution histories, queue depth from
-the intake. `cirro_executions_running` is the serving engine's in-flight count when the API
-runs inside `cirro serve`, else the PROCESSING records.
+the intake. While a `cirro serve` drains the project, its status file (engine/status.py, a
+second old at most) gives the executions in flight, the Lambda workers busy and alive, and
+the Batch jobs running; without one, `cirro_executions_running` counts PROCESSING records.
 """
 
 from __future__ import annotations
@@ -60,7 +61,27 @@ def render_metrics(backend: Any) -> str:
     for status in ("visible", "in_flight", "delayed", "dead"):
         lines.append(f'cirro_intake_messages{{status="{status}"}} {int(getattr(queue, status))}')
 
-    running = backend.inflight() if backend.inflight else int(counts.get("PROCESSING", 0))
-    family("cirro_executions_running", "gauge", "Executions in flight (workers busy).")
+    status = backend.engine_status()
+    family("cirro_engine_serving", "gauge", "1 while a `cirro serve` drains this project.")
+    lines.append(f"cirro_engine_serving {1 if status else 0}")
+    if backend.inflight:
+        running = backend.inflight()
+    elif status:
+        running = status.get("executions_running", 0)
+    else:  # no engine here to ask: the records that say they run
+        running = counts.get("PROCESSING", 0)
+    family(
+        "cirro_executions_running",
+        "gauge",
+        "Executions in flight in the serving engine (without one: PROCESSING records).",
+    )
     lines.append(f"cirro_executions_running {int(running)}")
+    if status:
+        for name, key, text in (
+            ("cirro_lambda_workers_busy", "lambda_workers_busy", "Lambda workers running a task."),
+            ("cirro_lambda_workers", "lambda_workers", "Lambda worker processes alive (warm)."),
+            ("cirro_batch_jobs_running", "batch_jobs_running", "Batch job containers running."),
+        ):
+            family(name, "gauge", text)
+            lines.append(f"{name} {int(status.get(key, 0))}")
     return "\n".join(lines) + "\n"

@@ -73,6 +73,9 @@ def serve(
     use_executor(engine, executor, scheduler, dask_workers, serving=True)
     local_aws = start_engine_aws(ctx, engine, aws)  # `--aws local`: moto, closed at the end
     services = [] if local_aws is None else local_aws.services()  # its ProcessQueue → intake
+    from cirrostratus.engine.status import publish_status
+
+    services = [*services, publish_status]  # .cirro/serve-status.json: the API's /metrics
     stop = asyncio.Event()
     presses = 0
 

@@ -89,6 +89,7 @@ class LocalEngine:
         )
         self.history = HistoryStore(locations.root / "history.db") if keep_history else None
         self.lock = EngineLock(locations.root / "engine.lock")
+        self.live_session: _Session | None = None  # while running (engine/status.py)
 
     @classmethod
     def open(cls, project_dir: str | os.PathLike[str] | None = None, **kwargs: Any) -> LocalEngine:
@@ -270,6 +271,7 @@ class _Session:
             on_settled=self.tracker.settled,
         )
         recover(e.store, e.intake, e.payloads, e.notifier)
+        e.live_session = self  # what engine/status.py reports while serving
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -129,6 +129,11 @@ class BatchRunner:
         """Same as `BatchRunner(project, locations, **kwargs)`."""
         return cls(project, locations, **kwargs)
 
+    @property
+    def running_jobs(self) -> int:
+        """Job containers (processes) running now: `cirro serve`'s status file."""
+        return len(self._running)
+
     async def close(self) -> None:
         """Kill the jobs still running (their attempts end as killed)."""
         for proc in list(self._running):

@@ -354,6 +354,11 @@ class LambdaPool:
         fp = self._by_ref.get(function_name) or self._pools.get(function_name)
         return [w.pid for w in fp.workers if w.pid] if fp else []
 
+    def busy(self) -> tuple[int, int]:
+        """(workers running an invocation, live workers): `cirro serve`'s status file."""
+        alive = [w for w in self.live if w.alive]
+        return sum(1 for w in alive if w.inflight), len(alive)
+
     @property
     def closed(self) -> bool:
         return self._closed
