@@ -268,3 +268,25 @@ def test_cli_refuses_an_unknown_deployment(deployed: dict[str, Any]) -> None:
     result = CliRunner().invoke(cli, ["api", "--deployment", "nope", "--port", "0"])
     assert isinstance(result.exception, CliError) and result.exception.exit_code == 2
     assert "no deployment named 'nope'" in str(result.exception)
+
+
+def test_the_same_shapes_as_over_a_local_project(api: Any, client: Any) -> None:
+    """Field by field, a deployment's answers are shaped as a local project's."""
+    local = client.get("/test-collection/workflow-mirror/m1").json()
+    remote = api.get(f"/{DONE}").json()
+    assert set(remote) == set(local)
+    assert set(remote["executions"][0]) == set(local["executions"][0])
+    assert set(api.get(f"/item/{DONE}").json()) == set(
+        client.get("/item/test-collection/workflow-mirror/m1").json()
+    )
+    page = api.get(f"/{C}/workflow-mirror/items").json()
+    assert set(page) == {"items", "nextkey"}
+    remote_stats, local_stats = api.get("/stats").json(), client.get("/stats").json()
+    for kind in ("daily", "hourly", "hourly_rolling"):
+        mine, theirs = (
+            remote_stats["state_transitions"][kind],
+            local_stats["state_transitions"][kind],
+        )
+        assert len(mine) == len(theirs) and set(mine[0]) == set(theirs[0])
+        assert [s["state"] for s in mine[0]["states"]] == [s["state"] for s in theirs[0]["states"]]
+    assert set(api.get("/overview").json()) == set(client.get("/overview").json())
