@@ -74,6 +74,7 @@ def build_project(
                     out=out,
                     runtime=runtime(project, spec),
                     vendor_requirements=vendor,
+                    warnings=warnings,
                 )
             except PackageTooLarge as exc:
                 if (

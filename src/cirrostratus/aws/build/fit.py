@@ -1,7 +1,8 @@
 """`cirro show tasks --fit`: does each task fit Lambda, measured on local runs?
 
 The seed's "When to choose Lambda / Batch" as numbers: Lambda allows 15 minutes, 10,240 MB
-and a 50 MB zipped / 250 MB unzipped package. We read what local runs recorded:
+and a 250 MB unzipped package (the zip goes through S3, so Lambda's 50 MB zipped quota for
+direct uploads does not apply). We read what local runs recorded:
 - durations from `.cirro/history.db` (each execution's states and their seconds; a state is
   attributed to the task its Resource names: a lambda by component name, a Batch job by the
   task owning its job definition);
@@ -26,7 +27,6 @@ from cirrostratus.project.references import workflow_references
 
 MAX_SECONDS = 900.0
 MAX_MEMORY_MB = 10240.0
-MAX_ZIPPED = 50 * 1024 * 1024
 MAX_UNZIPPED = 250 * 1024 * 1024
 HEADROOM = 0.8  # closer than this to a limit, a run that grows a little fails
 _WORKFLOW = re.compile(r"/workflow-([^/]+)/")
@@ -178,7 +178,6 @@ def _judge(fit: Fit, zipped: int | None, unzipped: int | None, task: Task) -> No
     for value, limit, what in (
         (fit.max_seconds, MAX_SECONDS, "duration"),
         (fit.peak_mb, MAX_MEMORY_MB, "memory"),
-        (zipped, MAX_ZIPPED, "zipped package"),
         (unzipped, MAX_UNZIPPED, "unzipped package"),
     ):
         if value is None:

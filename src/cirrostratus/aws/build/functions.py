@@ -51,6 +51,7 @@ _HANDLED_KEYS = {
     "vpc",
     "events",
     "tags",
+    "package",
 }
 
 

@@ -24,13 +24,17 @@ from importlib import metadata
 from pathlib import Path
 
 import cirrostratus
+from cirrostratus.aws.build import patterns
 from cirrostratus.aws.build.functions import LambdaSpec
 from cirrostratus.aws.build.model import BuildError, PackageTooLarge
 from cirrostratus.project import Project
 
 MB = 1024 * 1024
-#: Lambda's limits for a zip deployment package (tests lower them)
-LIMITS = {"zipped": 50 * MB, "unzipped": 250 * MB}
+#: Lambda's limit for a zip package that, like ours, Lambda reads from S3 (Code.S3Bucket/S3Key):
+#: 250 MB unzipped, function and layers together (Lambda's CodeSizeUnzipped, 262,144,000
+#: bytes). The 50 MB zipped quota (CodeSizeZipped) binds only a zip uploaded directly through
+#: the Lambda API or console, which deploy never does. Tests lower the limit.
+LIMITS = {"unzipped": 250 * MB}
 #: in the Lambda Python runtime already; vendoring them only costs size
 PROVIDED = {"boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six"}
 _SKIP_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".git"}
@@ -231,17 +235,61 @@ def _files(root: Path, prefix: str = "", skip: tuple[str, ...] = ()) -> Iterator
         yield prefix + rel.as_posix(), path
 
 
-def contents(spec: LambdaSpec, vendored: Path | None) -> dict[str, Path]:
-    """Archive name → file. Code wins over a vendored file of the same name."""
+def contents(
+    spec: LambdaSpec,
+    vendored: Path | None,
+    *,
+    slim: list[str] | None = None,
+    rules: list[tuple[bool, str]] | None = None,
+) -> dict[str, Path]:
+    """Archive name → file. Code wins over a vendored file of the same name.
+
+    Vendored requirements lose TRIM (tests, stubs, caches) and `slim` (the project's
+    `slimPatterns`); the component's own files follow its `package` `rules`.
+    """
     entries: dict[str, Path] = {}
     if vendored is not None:
-        entries.update(_files(vendored))
+        found = dict(_files(vendored))
+        for name in patterns.drop(found, (*patterns.TRIM, *(slim or []))):
+            del found[name]
+        entries.update(found)
     if library_use(spec):
         library = Path(cirrostratus.__file__).resolve().parent
         entries.update(_files(library, "cirrostratus/"))
     if not spec.builtin:
-        entries.update(_files(spec.component.directory, skip=("definition.yml",)))
+        own = dict(_files(spec.component.directory, skip=("definition.yml",)))
+        kept = patterns.apply_rules(own, rules or [])
+        entries.update({name: path for name, path in own.items() if name in kept})
     return entries
+
+
+def slim_patterns(project: Project, spec: LambdaSpec) -> list[str]:
+    """cirrus.yml's `custom.pythonRequirements.slimPatterns` when `slim` is on, for the
+    project's own components. Not for cirro's built-ins: the default cirrus.yml slims numpy and
+    rasterio away (Cirrus expected them from a geolambda layer), which the geo built-ins carry
+    in their own zip."""
+    if spec.component.source == "built-in":
+        return []
+    custom = project.config.get("custom")
+    python = custom.get("pythonRequirements") if isinstance(custom, dict) else None
+    if not isinstance(python, dict) or not python.get("slim"):
+        return []
+    found = python.get("slimPatterns") or []
+    if not isinstance(found, list) or not all(isinstance(p, str) for p in found):
+        raise BuildError(
+            "cirrus.yml: custom.pythonRequirements.slimPatterns must be a list of glob strings"
+        )
+    return list(found)
+
+
+def _slimmed_away(reqs: list[str], vendored: Path, slim: list[str]) -> list[str]:
+    """The requirements whose import folder `slim` removes entirely."""
+    gone = []
+    for req in reqs:
+        top = _name(req).replace("-", "_")
+        if (vendored / top).is_dir() and patterns.drop([f"{top}/__init__.py"], slim):
+            gone.append(_name(req))
+    return gone
 
 
 def write_zip(entries: dict[str, Path], path: Path) -> tuple[bytes, int]:
@@ -264,16 +312,20 @@ def write_zip(entries: dict[str, Path], path: Path) -> tuple[bytes, int]:
     return data, unzipped
 
 
-def check_limits(name: str, file: str, zipped: int, unzipped: int) -> None:
-    """Lambda refuses bigger packages; say so now, with the way out."""
-    for kind, size in (("zipped", zipped), ("unzipped", unzipped)):
-        if size > LIMITS[kind]:
-            raise PackageTooLarge(
-                f"{file}: the lambda package of '{name}' is {size / MB:.1f} MB {kind}, over "
-                f"Lambda's {LIMITS[kind] / MB:.0f} MB limit; run it on AWS Batch instead "
-                f"(a batch: section, see `cirro create task -t batch`), or trim "
-                "lambda.pythonRequirements"
-            )
+def check_limits(name: str, file: str, unzipped: int) -> None:
+    """Lambda refuses a package over 250 MB unzipped; say so now, with the way out.
+
+    The zipped size is not checked: the zip goes to S3, where Lambda's 50 MB direct-upload
+    quota does not apply. Layers count towards the 250 MB too, but they are ARNs we cannot
+    measure.
+    """
+    if unzipped > LIMITS["unzipped"]:
+        raise PackageTooLarge(
+            f"{file}: the lambda package of '{name}' is {unzipped / MB:.1f} MB unzipped, over "
+            f"Lambda's {LIMITS['unzipped'] / MB:.0f} MB limit (function and layers); run it on "
+            "AWS Batch instead (a batch: section, see `cirro create task -t batch`), or trim "
+            "lambda.pythonRequirements"
+        )
 
 
 def package(
@@ -284,6 +336,7 @@ def package(
     out: Path,
     runtime: str,
     vendor_requirements: bool,
+    warnings: list[str] | None = None,
 ) -> tuple[str, Path]:
     """Build one zip; returns its S3 key and local path.
 
@@ -291,21 +344,28 @@ def package(
     deploy uploads it once rather than seven times.
     """
     vendored = None
+    reqs = requirements(project, spec)
+    file = project.display(spec.component.definition_file)
     if vendor_requirements:
         vendored = vendor(
-            requirements(project, spec),
-            architecture=spec.architecture,
-            python=runtime,
-            cache=out / ".vendor",
+            reqs, architecture=spec.architecture, python=runtime, cache=out / ".vendor"
         )
+    slim = slim_patterns(project, spec)
+    if vendored is not None and slim and not spec.component.lambda_config.get("layers"):
+        gone = _slimmed_away(reqs, vendored, slim)
+        if gone and warnings is not None:
+            warnings.append(
+                f"{file}: custom.pythonRequirements.slimPatterns remove {', '.join(gone)}, which "
+                f"'{spec.name}' requires, and it has no lambda.layers to provide them; drop "
+                "those patterns or add the layer"
+            )
+    rules = patterns.package_rules(spec.component.lambda_config, file, spec.name)
     folder = out / "packages"
     label = BUILTINS_LABEL if spec.builtin else spec.name
     scratch = folder / f".{label}.zip.tmp"
-    data, unzipped = write_zip(contents(spec, vendored), scratch)
+    data, unzipped = write_zip(contents(spec, vendored, slim=slim, rules=rules), scratch)
     try:
-        check_limits(
-            spec.name, project.display(spec.component.definition_file), len(data), unzipped
-        )
+        check_limits(spec.name, file, unzipped)
     except PackageTooLarge:
         scratch.unlink(missing_ok=True)
         raise
