@@ -87,7 +87,8 @@ def submit_to(name: str, payloads: Any, replace: bool) -> list[str]:
 
 def execution_payload(name: str, payload_id: str, which: str) -> bytes:
     """The input or output of `payload_id`'s latest execution, as Step Functions keeps it
-    (cirrus-mgmt's get-execution-input / get-execution-output); a `{"url"}` is followed."""
+    (cirrus-mgmt's get-execution-input / get-execution-output; a `{"url"}` is followed), or
+    with which="execution" the execution's description (get-execution)."""
     import orjson
 
     d = get_deployment(name)
@@ -100,6 +101,9 @@ def execution_payload(name: str, payload_id: str, which: str) -> bytes:
         execution = session.client("stepfunctions").describe_execution(executionArn=arn)
     except Exception as exc:
         raise CliError(f"execution {arn}: {exc}") from None
+    if which == "execution":
+        execution.pop("ResponseMetadata", None)
+        return orjson.dumps(execution, default=str)
     text = execution.get(which)
     if not text:
         hint = f" (it is {execution.get('status')})" if which == "output" else ""
@@ -251,11 +255,36 @@ def list_() -> None:
 
 @deployments.command()
 @click.argument("name")
-def show(name: str) -> None:
+@click.option(
+    "--lambdas", is_flag=True, help="List the stack's Lambda functions as Lambda configures them."
+)
+@click.option("--json", "as_json", is_flag=True, help="With --lambdas: JSON.")
+def show(name: str, lambdas: bool, as_json: bool) -> None:
     """Everything known about NAME (JSON): stack, region, environment, outputs, functions."""
     from dataclasses import asdict
 
-    echo_json(asdict(get_deployment(name)))
+    d = get_deployment(name)
+    if not lambdas:
+        echo_json(asdict(d))
+        return
+    from cirrostratus.aws.deployments import DeploymentError
+    from cirrostratus.aws.invoke import describe_functions
+
+    try:
+        found = describe_functions(d)
+    except DeploymentError as exc:
+        raise CliError(str(exc)) from None
+    if as_json:
+        echo_json(found)
+        return
+    if not found:
+        click.echo(f"stack {d.stack} has no Lambda function")
+    for fn in found:
+        if "error" in fn:
+            click.echo(f"{fn['name']}\t({fn['error']})")
+            continue
+        click.echo(f"{fn['name']}\t{fn['runtime']}\t{fn['memory']} MB\t{fn['timeout']} s\t"
+                   f"{fn['handler']}")  # fmt: skip
 
 
 @deployments.command(name="remove")

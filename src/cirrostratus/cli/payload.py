@@ -57,6 +57,12 @@ def payload() -> None:
 @click.argument("payload_id")
 @click.option("--output", "which", flag_value="output", help="The output payload.")
 @click.option("--input", "which", flag_value="input", default=True, help="The input (default).")
+@click.option(
+    "--execution",
+    "which",
+    flag_value="execution",
+    help="With --deployment: the latest execution as Step Functions describes it.",
+)
 @click.option("--file", "-f", "target", type=click.Path(dir_okay=False), help="Write it here.")
 @click.option(
     "--deployment",
@@ -71,13 +77,20 @@ def get(
     target: str | None,
     deployment: str | None = None,
 ) -> None:
-    """Print the stored input (or --output) payload of PAYLOAD_ID."""
+    """Print the stored input (or --output) payload of PAYLOAD_ID (or, on a deployment, its
+    latest --execution)."""
     from cirrostratus.storage import StoreError, payload_key
 
     if deployment:
         from cirrostratus.cli.deployments import execution_payload
 
         data = execution_payload(deployment, payload_id, which)
+    elif which == "execution":
+        raise CliError(
+            "--execution reads Step Functions: give --deployment NAME "
+            "(locally, `cirro payload state` lists the executions)",
+            2,
+        )
     else:
         payload_id = whole_id(ctx, None, payload_id)  # type: ignore[arg-type]
         key = payload_key(payload_id, f"{which}.json")
@@ -170,16 +183,38 @@ def _deployed_state(payload_id: str, as_json: bool, deployment: str) -> None:
         click.echo(f"  execution {execution['id']}  {execution['status']}")
 
 
+def _local_id(ctx: click.Context, param: click.Parameter, given: str) -> str:
+    """A short id is expanded from the local state; a deployment's ids are taken as given."""
+    if ctx.params.get("deployment"):
+        return given
+    return whole_id(ctx, param, given)
+
+
 @payload.command()
-@click.argument("payload_id", callback=whole_id)
+@click.argument("payload_id", callback=_local_id)
 @click.option("--json", "as_json", is_flag=True, help="JSON lines, as stored.")
+@click.option(
+    "--deployment",
+    default=None,
+    is_eager=True,
+    help="A live deployment: the lines its Lambdas and Batch jobs wrote to CloudWatch Logs.",
+)
 @click.pass_context
-def logs(ctx: click.Context, payload_id: str, as_json: bool) -> None:
-    """Everything the tasks of PAYLOAD_ID's executions wrote (stdout, stderr, logging)."""
+def logs(ctx: click.Context, payload_id: str, as_json: bool, deployment: str | None = None) -> None:
+    """Everything the tasks of PAYLOAD_ID's executions wrote (stdout, stderr, logging).
+
+    With --deployment: from CloudWatch Logs, each execution's Lambda lines that name the
+    payload id and its Batch jobs' log streams, within the execution's start and stop.
+    """
     import orjson
 
     from cirrostratus.runtime.logs import read_logs
 
+    if deployment:
+        from cirrostratus.cli.deployment_logs import print_logs
+
+        print_logs(deployment, _record(ctx, payload_id, deployment), as_json)
+        return
     record = _record(ctx, payload_id)
     logs_dir = locations(ctx).logs_dir
     found = 0

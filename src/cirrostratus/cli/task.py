@@ -1,4 +1,5 @@
-"""`cirro task run`: run one task of the project on one payload, here, now.
+"""`cirro task run`: run one task of the project on one payload, here, now; `cirro task invoke`
+calls the deployed Lambda of a task instead.
 
     cirro task run footprint payload.json
     cat payload.json | cirro task run copy-assets - --batch --output out.json
@@ -158,6 +159,81 @@ def run(
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
+
+
+@task.command("invoke")
+@click.argument("name")
+@click.option("--deployment", default=None, help="The live deployment whose Lambda to call.")
+@click.option(
+    "--payload",
+    "payload",
+    default=None,
+    metavar="FILE|-",
+    help="The event to send: a JSON file, or - for stdin (default: {}).",
+)
+@click.option(
+    "--async", "asynchronous", is_flag=True, help="Queue the call (InvocationType Event)."
+)
+@click.option("--log", "tail", is_flag=True, help="Print the last 4 KB of its log (LogType Tail).")
+def invoke(
+    name: str, deployment: str | None, payload: str | None, asynchronous: bool, tail: bool
+) -> None:
+    """Invoke the deployed Lambda of task or function NAME once and print what it returns.
+
+    NAME is a function of the deployment's stack: `copy-assets` finds `<service>-<stage>-copy-assets`
+    (see `cirro deployments show DEP --lambdas`). The returned payload goes to stdout, the status
+    (and with --log the log tail) to stderr; exit 1 when the function raised (FunctionError).
+    """
+    if not deployment:
+        raise CliError(
+            "`task invoke` calls a deployed Lambda: give --deployment NAME (see "
+            f"`cirro deployments list`); to run {name} here, use `cirro task run {name} PAYLOAD`",
+            2,
+        )
+    from cirrostratus.aws.deployments import DeploymentError
+    from cirrostratus.aws.invoke import invoke as call
+    from cirrostratus.aws.invoke import resolve, stack_functions
+    from cirrostratus.cli.deployments import get_deployment
+
+    event = _read_payload(payload) if payload is not None else {}
+    d = get_deployment(deployment)
+    try:
+        function = resolve(d, name, stack_functions(d))
+        result = call(d, function, orjson.dumps(event), asynchronous=asynchronous, tail=tail)
+    except DeploymentError as exc:
+        raise CliError(str(exc)) from None
+    status = f"{function}: status {result.status}"
+    if asynchronous:
+        click.echo(
+            f"{status} (queued; its logs: `cirro payload logs --deployment` or CloudWatch)",
+            err=True,
+        )
+        return
+    click.echo(
+        status + (f", FunctionError {result.function_error}" if result.function_error else ""),
+        err=True,
+    )
+    if result.log_tail:
+        click.echo(result.log_tail.rstrip("\n"), err=True)
+    try:
+        shown = orjson.dumps(orjson.loads(result.payload), option=orjson.OPT_INDENT_2) + b"\n"
+    except orjson.JSONDecodeError:
+        shown = result.payload + (b"\n" if result.payload else b"")
+    sys.stdout.buffer.write(shown)
+    sys.stdout.flush()
+    if result.function_error:
+        raise CliError(f"{function} failed: {_error_line(result.payload)}")
+
+
+def _error_line(payload: bytes) -> str:
+    """Lambda's error document `{"errorType", "errorMessage"}` as `Type: message`."""
+    try:
+        doc = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return payload.decode("utf-8", "replace")[:500]
+    if isinstance(doc, dict) and ("errorType" in doc or "errorMessage" in doc):
+        return f"{doc.get('errorType', 'Error')}: {doc.get('errorMessage', '')}"
+    return str(doc)[:500]
 
 
 def _with_workdir(spec: Any, work: Path) -> Any:
