@@ -9,12 +9,16 @@ Timestream).
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 from click.testing import CliRunner
@@ -290,3 +294,23 @@ def test_the_same_shapes_as_over_a_local_project(api: Any, client: Any) -> None:
         assert len(mine) == len(theirs) and set(mine[0]) == set(theirs[0])
         assert [s["state"] for s in mine[0]["states"]] == [s["state"] for s in theirs[0]["states"]]
     assert set(api.get("/overview").json()) == set(client.get("/overview").json())
+
+
+def test_cirro_api_serves_the_deployment(deployed: dict[str, Any]) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cirrostratus", "api", "--deployment", "ours", "--port", "0"],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "CIRRO_API_TOKEN": TOKEN},
+    )
+    assert proc.stderr is not None
+    try:
+        line = proc.stderr.readline()
+        found = re.search(r"state API on (http://127\.0\.0\.1:\d+/)", line)
+        assert found, line
+        counts = httpx.get(found.group(1) + f"{C}/workflow-mirror", timeout=30).json()["counts"]
+        assert counts["COMPLETED"] == 1 and counts["FAILED"] == 1
+    finally:
+        proc.terminate()
+        proc.wait(30)
