@@ -219,6 +219,7 @@ def test_input_from_step_functions_and_logs_point_elsewhere(
     assert api.get(f"/{C}/workflow-mirror/zz/input").status_code == 404
     logs = api.get(f"/{BROKEN}/logs")
     assert logs.status_code == 501 and "cirro logs --deployment ours" in logs.json()["error"]
+    assert api.get("/asset", params={"href": "file:///etc/passwd"}).status_code == 501
 
 
 def test_events_stream_the_events_table(api: Any) -> None:
