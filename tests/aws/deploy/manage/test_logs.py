@@ -99,7 +99,7 @@ def test_lambda_lines_of_the_payload_within_each_execution(
         f"-- lambda {STACK}-task-c  ({c})",
         f"   (log group {c} does not exist)",
     ]
-    rows = cirro("payload", "logs", "--deployment", "mgmt", pid, "--json").output.splitlines()
+    rows = cirro("payload", "logs", pid, "--json", "--deployment", "mgmt").output.splitlines()
     got = [json.loads(r) for r in rows]
     assert [(r["execution"], r["task"], r["message"]) for r in got] == [
         (first["executionArn"], f"{STACK}-task-a", f"[{pid} r1] task a, first execution"),
