@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -32,6 +33,7 @@ C = "test-collection"
 DONE = f"{C}/workflow-mirror/d1"
 BROKEN = f"{C}/workflow-mirror/b1"
 OTHER = f"{C}/workflow-crash/x1"
+TASK = "arn:aws:lambda:us-east-1:123456789012:function:ours-mirror-task"
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +77,9 @@ def deployed(aws_env: dict[str, Any]) -> dict[str, Any]:
     queue = sqs.create_queue(QueueName="ours-process")["QueueUrl"]
     machine = sfn.create_state_machine(
         name="ours-mirror",
-        definition=json.dumps({"StartAt": "p", "States": {"p": {"Type": "Pass", "End": True}}}),
+        definition=json.dumps(
+            {"StartAt": "t", "States": {"t": {"Type": "Task", "Resource": TASK, "End": True}}}
+        ),
         roleArn="arn:aws:iam::123456789012:role/sfn",
     )["stateMachineArn"]
 
@@ -100,6 +104,16 @@ def deployed(aws_env: dict[str, Any]) -> dict[str, Any]:
             store.claim_and_start(pid, arn)
         store.complete(DONE, arns[DONE], ["s3://data/d1.json"])
         store.fail(BROKEN, "TaskError: it broke", arns[BROKEN])
+    logs = session.client("logs")  # what the mirror task's Lambda wrote while they ran
+    logs.create_log_group(logGroupName="/aws/lambda/ours-mirror-task")
+    logs.create_log_stream(logGroupName="/aws/lambda/ours-mirror-task", logStreamName="s1")
+    now_ms = int(time.time() * 1000) + 1000
+    lines = [f"[ERROR] {BROKEN} RuntimeError: it broke", f"[INFO] {DONE} mirrored 1 item"]
+    logs.put_log_events(
+        logGroupName="/aws/lambda/ours-mirror-task",
+        logStreamName="s1",
+        logEvents=[{"timestamp": now_ms + i, "message": m} for i, m in enumerate(lines)],
+    )
     common = {
         "CIRRUS_PROCESS_QUEUE_URL": queue,
         "CIRRUS_PAYLOAD_BUCKET": "payloads",
@@ -218,7 +232,10 @@ def test_input_from_step_functions_and_logs_point_elsewhere(
     assert api.get(f"/{BROKEN}/input").json() == deployed["inputs"][BROKEN]
     assert api.get(f"/{C}/workflow-mirror/zz/input").status_code == 404
     logs = api.get(f"/{BROKEN}/logs")
-    assert logs.status_code == 501 and "cirro logs --deployment ours" in logs.json()["error"]
+    assert logs.headers["content-type"].startswith("application/x-ndjson")
+    rows = [orjson.loads(line) for line in logs.text.splitlines()]
+    assert [r["message"] for r in rows] == [f"[ERROR] {BROKEN} RuntimeError: it broke"]
+    assert rows[0]["function"] == "ours-mirror-task" and rows[0]["stream"] == "s1"
     assert api.get("/asset", params={"href": "file:///etc/passwd"}).status_code == 501
 
 

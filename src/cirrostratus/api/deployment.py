@@ -13,7 +13,9 @@ elsewhere:
   does when its timeseries database is not configured; spans and events are empty.
 * the workflows list (`/`, the dashboard's table): DynamoDB cannot list distinct partition
   keys, so it is a keys-only scan of the state table, kept for `PAIRS_TTL_S`.
-* task logs and tracebacks live in CloudWatch: `…/logs` answers 501 naming the command to use.
+* task logs live in CloudWatch Logs: `…/logs` reads them as `cirro payload logs --deployment`
+  does (the workflow's Lambda lines that name the payload id, its Batch jobs' streams, within
+  each execution's window); a history carries no traceback.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ class DeploymentBackend(ApiBackend):
         token: str,
         fetch_execution: Callable[[str, str], bytes],
         send: Callable[[list[dict[str, Any]], bool], list[str]],
+        fetch_logs: Callable[[Any], list[dict[str, Any]]] | None = None,
     ) -> None:
         self.name = name
         self.engine = None
@@ -73,6 +76,7 @@ class DeploymentBackend(ApiBackend):
         self.inflight = None
         self.fetch_execution = fetch_execution
         self.send = send
+        self.fetch_logs = fetch_logs
         self._local = threading.local()
         self._stats = _Cached()
         self._overview = _Cached()
@@ -209,11 +213,15 @@ class DeploymentBackend(ApiBackend):
         return self.fetch_execution(payload_id, which)
 
     def logs(self, payload_id: str) -> Iterator[dict[str, Any]]:
-        self.record(payload_id)
-        raise NotServed(
-            f"task logs of deployment {self.name} are in CloudWatch Logs, not served here: "
-            f"`cirro logs --deployment {self.name}` reads them"
-        )
+        """Its executions' lines from CloudWatch Logs (as `cirro payload logs --deployment`),
+        read whole before the answer starts, so a refused read is an error, not half a log."""
+        record = self.record(payload_id)
+        if self.fetch_logs is None:
+            raise NotServed(
+                f"task logs of deployment {self.name} are in CloudWatch Logs, not served here: "
+                f"`cirro payload logs --deployment {self.name}` reads them"
+            )
+        return iter(self.fetch_logs(record))
 
     def traceback(self, payload_id: str) -> str | None:
         return None

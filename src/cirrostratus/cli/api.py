@@ -7,6 +7,8 @@ while it drains.
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from cirrostratus.cli.errors import CliError
@@ -62,6 +64,29 @@ def deployment_backend(name: str, token: str) -> object:
     def send(payloads: list[dict[str, object]], replace: bool) -> list[str]:
         return submit_to(name, payloads, replace)
 
+    def fetch_logs(record: Any) -> list[dict[str, Any]]:
+        """Log lines shaped as the local ones (time, function, stream, message), and a
+        `note` line where CloudWatch could not say (no log group, an expired execution)."""
+        from cirrostratus.aws.cwlogs import payload_logs
+
+        arns = [e.id for e in record.executions]
+        rows: list[dict[str, Any]] = []
+        for win, found in payload_logs(deployment.session(), arns, record.payload_id):
+            base = {"execution_id": win.arn}
+            if win.note:
+                rows.append(
+                    {**base, "time": "", "function": "", "stream": "note", "message": win.note}
+                )
+            for src in found:
+                task = {**base, "function": src.source.name, "kind": src.source.kind}
+                if src.missing:
+                    rows.append({**task, "time": "", "stream": "note", "message": src.missing})
+                rows += [
+                    {**task, "time": line.time, "stream": line.stream, "message": line.message}
+                    for line in src.lines
+                ]
+        return rows
+
     return DeploymentBackend(
         name,
         store=deployment_state(name),
@@ -70,6 +95,7 @@ def deployment_backend(name: str, token: str) -> object:
         token=token,
         fetch_execution=fetch_execution,
         send=send,
+        fetch_logs=fetch_logs,
     )
 
 
