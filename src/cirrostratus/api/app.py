@@ -261,7 +261,7 @@ def add_payload_routes(app: FastAPI, backend: ApiBackend) -> None:
             200: {"content": {"application/x-ndjson": {}}, "description": "JSON lines"},
             400: {"model": models.Error},
             404: {"model": models.Error},
-            501: {"model": models.Error, "description": "a deployment: logs are in CloudWatch"},
+            501: {"model": models.Error, "description": "no log store this API can read"},
         },
     )
     def logs(collections: str, workflow: str, itemids: str) -> Any:
