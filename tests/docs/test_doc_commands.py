@@ -15,6 +15,10 @@ as in a terminal. Each command must exit 0, unless its trailing comment says `(e
 Unmarked blocks are not run: use them for illustrations with placeholders. On the pages in
 FULLY_RUN every ```sh block must be marked `<!-- run -->`, or `<!-- not run: WHY -->` when it
 runs as written but not in a fresh folder (e.g. `make test`, which is the suite itself).
+
+Pages in AWS_PAGES deploy: their blocks run with AWS credentials and AWS_ENDPOINT_URL pointing
+at an AWS emulator on loopback (aws_emulator.py: moto's server, three gaps closed), so their
+`cirro deploy` / `submit --deployment` / `remove` are exactly what a reader types.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +38,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 FULLY_RUN = ["README.md", "docs/asl.md", "docs/project.md", "docs/tasks.md"]
 """Pages whose every ```sh block runs as written (others may still run some marked blocks)."""
+AWS_PAGES = ["docs/tasks.md"]
+"""Pages whose blocks run against the AWS emulator (they deploy)."""
 MARKER = "<!-- run -->"
 NOT_RUN = "<!-- not run:"
 COMMAND_TIMEOUT_S = 180
@@ -120,7 +128,7 @@ def _environment(home: Path) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("CIRRUS_", "CIRRO_", "PYTEST_", "COV_"))
+        if not key.startswith(("CIRRUS_", "CIRRO_", "PYTEST_", "COV_", "AWS_"))
     }
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '/usr/bin:/bin')}"
     env["HOME"] = str(home)
@@ -129,7 +137,29 @@ def _environment(home: Path) -> dict[str, str]:
     return env
 
 
-def run_commands(page: Path, found: list[Command], workdir: Path) -> None:
+@contextmanager
+def aws_environment() -> Iterator[dict[str, str]]:
+    """What a reader's shell has for the AWS part of a page: credentials, a region, and here
+    the emulator's endpoint (boto3 honours AWS_ENDPOINT_URL). Deploy builds without pip
+    (CIRRO_DEPLOY_NO_VENDOR): the test has no network to fetch the lambdas' requirements."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    try:
+        from aws_emulator import aws_emulator
+    finally:
+        sys.path.remove(str(Path(__file__).parent))
+    with aws_emulator() as url:
+        yield {
+            "AWS_ENDPOINT_URL": url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-west-2",
+            "CIRRO_DEPLOY_NO_VENDOR": "1",
+        }
+
+
+def run_commands(
+    page: Path, found: list[Command], workdir: Path, extra_env: dict[str, str] | None = None
+) -> None:
     """Run `found` in `workdir` as a user would type them; fail naming the page and line."""
     workdir.mkdir(parents=True, exist_ok=True)
     state = workdir.parent / f".{workdir.name}-shell"
@@ -139,6 +169,7 @@ def run_commands(page: Path, found: list[Command], workdir: Path) -> None:
     env_file.write_text("")
     env = _environment(workdir.parent / f".{workdir.name}-home")
     Path(env["HOME"]).mkdir(exist_ok=True)
+    env.update(extra_env or {})
     for command in found:
         script = (
             f'cd "$(cat {cwd_file})" && . {env_file}\n'
@@ -173,7 +204,9 @@ RUN_PAGES = [page for page in PAGES if page_commands(page)]
 
 @pytest.mark.parametrize("page", RUN_PAGES, ids=[str(p.relative_to(ROOT)) for p in RUN_PAGES])
 def test_page_commands_run_as_written(page: Path, tmp_path: Path) -> None:
-    run_commands(page, page_commands(page), tmp_path / "work")
+    deploys = str(page.relative_to(ROOT)) in AWS_PAGES
+    with aws_environment() if deploys else nullcontext({}) as extra_env:
+        run_commands(page, page_commands(page), tmp_path / "work", extra_env)
 
 
 @pytest.mark.parametrize("name", FULLY_RUN)
