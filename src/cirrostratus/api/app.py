@@ -22,7 +22,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cirrostratus.api import models, views
-from cirrostratus.api.backend import ApiBackend, BadRequest, Forbidden, NotFound, NotServed
+from cirrostratus.api.assets import Forbidden
+from cirrostratus.api.backend import ApiBackend, BadRequest, NotFound, NotServed
 from cirrostratus.api.middleware import Guard
 from cirrostratus.api.security import DEFAULT_MAX_BODY, payload_id_problem, token_matches
 

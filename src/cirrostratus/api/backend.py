@@ -40,22 +40,6 @@ class NotServed(Exception):
     """This API cannot serve that here (501); the message says what can."""
 
 
-class Forbidden(Exception):
-    """Outside what the API may read (403)."""
-
-
-#: What `/asset` serves: images a browser shows in an <img>. Nothing a browser would run on
-#: the API's origin (HTML, SVG with scripts), where the write token sits in local storage.
-IMAGE_TYPES = {
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".gif": "image/gif",
-    ".webp": "image/webp",
-    ".avif": "image/avif",
-}
-
-
 @dataclass
 class _Cached:
     value: Any = None
@@ -257,35 +241,13 @@ class ApiBackend:
             raise NotFound(f"no stored {which} for {payload_id!r}{hint}") from None
 
     def data_file(self, href: str) -> tuple[str, str]:
-        """(path, media type) of an image in the project's local data store, named by a
-        `file://` URL, an absolute path, or a path relative to the project root. Whatever
-        it names must resolve (symlinks followed) inside the data store's folder."""
-        import os
-
-        from cirrostratus.storage.keys import url_path
+        """(path, media type) of an image of the project's local data store (api/assets.py)."""
+        from cirrostratus.api.assets import resolve_asset
 
         root = getattr(self.engine.data, "root", None) if self.engine is not None else None
         if root is None:
             raise NotServed("assets are served only from a local data store (a folder)")
-        if href.startswith("file://"):
-            path = url_path(href)
-        elif "://" in href or href.startswith("data:"):
-            raise BadRequest(f"href={href[:200]!r}: give a file:// URL or a path in the data store")
-        else:
-            path = href if os.path.isabs(href) else os.path.join(self.project.root, href)
-        try:
-            real, base = os.path.realpath(path), os.path.realpath(root)
-        except (ValueError, OSError) as exc:
-            raise BadRequest(f"href={href[:200]!r} is not a path ({exc})") from None
-        if os.path.commonpath([real, base]) != base:
-            raise Forbidden(f"href={href[:200]!r} is outside the project's data store")
-        media = IMAGE_TYPES.get(os.path.splitext(real)[1].lower())
-        if media is None:
-            kinds = ", ".join(sorted(IMAGE_TYPES))
-            raise Forbidden(f"href={href[:200]!r}: only images ({kinds}) are served")
-        if not os.path.isfile(real):
-            raise NotFound(f"no file at {href[:200]!r} in the data store")
-        return real, media
+        return resolve_asset(href, root, self.project.root)
 
     def executions(self, payload_id: str) -> list[dict[str, Any]]:
         """Each attempt with the states it visited and their timings, oldest first."""
