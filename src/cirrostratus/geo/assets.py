@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import os
 import posixpath
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
 from cirrostratus.payload import find_collection, output_location
-from cirrostratus.storage import open_store, read_url
+from cirrostratus.storage import LocalStore, open_store, read_url
 from cirrostratus.storage.keys import url_path
 
 ALL = "ALL"
@@ -78,6 +79,22 @@ def place_item(item: dict[str, Any], process: Mapping[str, Any]) -> None:
         item["collection"] = found
 
 
+def _destination(
+    item: Mapping[str, Any],
+    key: str,
+    upload_options: Mapping[str, Any],
+    data_root: str | None,
+) -> tuple[str, bool, dict[str, Any]]:
+    """Where asset `key` of `item` goes: its folder, whether it is public, its headers."""
+    root = data_root or os.environ.get("CIRRUS_DATA_BUCKET") or ""
+    if not root:
+        raise RuntimeError("CIRRUS_DATA_BUCKET is not set: run the task through cirro")
+    folder = output_location(root, upload_options.get("path_template"), item)
+    public = upload_options.get("public_assets") or []
+    is_public = public == ALL or key in public
+    return folder, is_public, dict(upload_options.get("headers") or {})
+
+
 def upload(
     item: Mapping[str, Any],
     key: str,
@@ -91,13 +108,7 @@ def upload(
     `public_assets` (list or ALL) and `headers` apply on s3://: a public-read object with an
     https href, and headers such as ContentType or CacheControl. A local store ignores them.
     """
-    root = data_root or os.environ.get("CIRRUS_DATA_BUCKET") or ""
-    if not root:
-        raise RuntimeError("CIRRUS_DATA_BUCKET is not set: run the task through cirro")
-    folder = output_location(root, upload_options.get("path_template"), item)
-    public = upload_options.get("public_assets") or []
-    is_public = public == ALL or key in public
-    headers = dict(upload_options.get("headers") or {})
+    folder, is_public, headers = _destination(item, key, upload_options, data_root)
     if folder.startswith("s3://") and (headers or is_public):
         import fsspec
 
@@ -110,3 +121,28 @@ def upload(
             return f"https://{bucket}.s3.amazonaws.com/{path}"
         return url
     return open_store(folder).put_bytes(filename, data)
+
+
+def upload_file(
+    item: Mapping[str, Any],
+    key: str,
+    filename: str,
+    path: Path,
+    upload_options: Mapping[str, Any],
+    data_root: str | None = None,
+) -> str:
+    """Like `upload`, for a file the task wrote in its workdir and no longer needs: to a local
+    data store it is moved into place (a rename, or one streamed copy across file systems)
+    rather than read into memory and written again, which for a large COG costs more than
+    everything else the task does besides converting it."""
+    folder, _, _ = _destination(item, key, upload_options, data_root)
+    store = open_store(folder)
+    if not isinstance(store, LocalStore):
+        return upload(item, key, filename, path.read_bytes(), upload_options, data_root)
+    target = store.path(filename)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # beside the target first, then one rename: a reader never sees half a file
+    partial = target.with_name(f".tmp-{os.getpid()}-{target.name}")
+    shutil.move(path, partial)
+    os.replace(partial, target)
+    return store.url(filename)

@@ -47,19 +47,16 @@ class ConvertToCog(Task):
                 dst = self._workdir / f"{item['id']}-{key}.tif"
                 cog.convert(src, dst, opts)
                 asset = item["assets"][key]
-                asset["href"] = geo_assets.upload(
-                    item,
-                    key,
-                    f"{item['id']}-{key}.tif",
-                    dst.read_bytes(),
-                    self.payload.upload_options,
+                # read back before the file moves to the data store
+                asset["raster:bands"] = cog.raster_bands(dst)
+                asset.update(cog.projection(dst))
+                asset["href"] = geo_assets.upload_file(
+                    item, key, f"{item['id']}-{key}.tif", dst, self.payload.upload_options
                 )
                 asset["type"] = cog.COG_TYPE
                 roles = asset.setdefault("roles", ["data"])
                 if "data" not in roles:
                     roles.append("data")
-                asset["raster:bands"] = cog.raster_bands(dst)
-                asset.update(cog.projection(dst))
                 self.logger.info("converted %s of %s to %s", key, item["id"], asset["href"])
             cog.add_extensions(item, cog.RASTER_EXT, cog.PROJECTION_EXT)
             items.append(item)
