@@ -38,6 +38,18 @@ FAILED_STATUSES = {
     "DELETE_FAILED",
     "IMPORT_ROLLBACK_COMPLETE",
 }
+#: Statuses no deploy can move on from by itself, and what the user does about each.
+STUCK = {
+    "ROLLBACK_FAILED": (
+        "its creation failed and so did deleting what it had made; `cirro remove` (delete "
+        "what blocks it first), then deploy again"
+    ),
+    "UPDATE_ROLLBACK_FAILED": (
+        "an update failed and so did its rollback; fix what blocks it, run `aws cloudformation "
+        "continue-update-rollback --stack-name <stack>`, then deploy again"
+    ),
+    "DELETE_FAILED": "a delete failed; `cirro remove` again once what blocks it is gone",
+}
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 #: A cascade of these follows the resource that really failed; they are not the cause.
 _KNOCK_ON = ("Resource creation cancelled", "Resource update cancelled")
@@ -111,6 +123,7 @@ class Deployer:
         session: Any = None,
         poll_seconds: float = 2.0,
         on_event: Callable[[dict[str, Any]], None] | None = None,
+        on_notice: Callable[[str], None] | None = None,
     ) -> None:
         self.stack = stack
         self.region = region
@@ -119,6 +132,7 @@ class Deployer:
         self.s3 = self.session.client("s3", region_name=region)
         self.poll_seconds = poll_seconds
         self.on_event = on_event or (lambda event: None)
+        self.on_notice = on_notice or (lambda text: None)
 
     # --- the deployment bucket ---------------------------------------------------------
 
@@ -182,25 +196,30 @@ class Deployer:
         return dict(stacks[0])
 
     def change_set(
-        self, template_url: str, parameters: dict[str, str]
+        self, template_url: str, parameters: dict[str, str], *, dry_run: bool = False
     ) -> tuple[str | None, list[dict[str, Any]]]:
         """Create a change set and wait until it is ready: (its id, its changes).
 
         The id is None when there is nothing to change (the set is deleted then). A stack
-        left in REVIEW_IN_PROGRESS by an earlier dry run is still created, not updated.
+        left in REVIEW_IN_PROGRESS by an earlier dry run is still created, not updated; one
+        whose creation failed is deleted first (`replace_failed_creation`), except in a dry
+        run, which changes nothing and says what a deploy would do.
         """
         self._last = (template_url, parameters)
         current = self.describe()
-        kind = "UPDATE" if current and current["StackStatus"] != "REVIEW_IN_PROGRESS" else "CREATE"
-        if current and current["StackStatus"].endswith("_IN_PROGRESS") and kind == "UPDATE":
+        if dry_run and current and self._failed_creation(current):
             raise DeployError(
-                f"stack {self.stack} is {current['StackStatus']}: wait for it to settle, then "
-                "deploy again"
+                f"stack {self.stack} is {current['StackStatus']} (its creation failed): a deploy "
+                "deletes it and creates it anew; a dry run cannot show that as a change set"
             )
-        if current and current["StackStatus"] == "ROLLBACK_COMPLETE":
+        current = self.replace_failed_creation(current)
+        kind = "UPDATE" if current and current["StackStatus"] != "REVIEW_IN_PROGRESS" else "CREATE"
+        status = current["StackStatus"] if current else ""
+        if status in STUCK:
+            raise DeployError(f"stack {self.stack} is {status}: {STUCK[status]}")
+        if status.endswith("_IN_PROGRESS") and kind == "UPDATE":
             raise DeployError(
-                f"stack {self.stack} is ROLLBACK_COMPLETE (its creation failed) and cannot be "
-                "updated: `cirro remove`, then deploy again"
+                f"stack {self.stack} is {status}: wait for it to settle, then deploy again"
             )
         try:
             created = self.cf.create_change_set(
@@ -231,6 +250,59 @@ class Deployer:
                 return None, []
             raise DeployError(f"the change set failed: {reason}")
         return cs_id, changes
+
+    def replace_failed_creation(self, current: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Delete a stack whose creation failed, so it can be created again; return what is
+        left (None once deleted).
+
+        CloudFormation can only delete a ROLLBACK_COMPLETE stack (its creation failed and was
+        rolled back), never update it. An emulator that does not roll back (moto raises from
+        ExecuteChangeSet instead) leaves the stack REVIEW_IN_PROGRESS after an execution began,
+        holding what it created before the failure: delete that too. A REVIEW_IN_PROGRESS stack
+        no execution touched (another change set under review) is left alone.
+        """
+        if current is None or not self._failed_creation(current):
+            return current
+        status = current["StackStatus"]
+        self.on_notice(
+            f"stack {self.stack} is {status}: its creation failed and CloudFormation can only "
+            "delete it; deleting it, then creating it again"
+        )
+        seen = self._seen_events()
+        try:
+            self.cf.delete_stack(StackName=self.stack)
+        except Exception as exc:
+            raise DeployError(
+                f"deleting the failed stack {self.stack} failed: {_message(exc)}"
+            ) from None
+        status, events = self._follow(seen, lambda s: s in ("DELETE_COMPLETE", "DELETE_FAILED"))
+        if status != "DELETE_COMPLETE":
+            culprit = failure_of(events)
+            detail = f" ({culprit[0][0]}: {culprit[0][2]})" if culprit else ""
+            raise DeployError(
+                f"stack {self.stack} could not be deleted ({status}){detail}: delete what "
+                "holds it, then `cirro remove` and deploy again"
+            )
+        return None
+
+    def _failed_creation(self, current: dict[str, Any]) -> bool:
+        status = current["StackStatus"]
+        if status == "REVIEW_IN_PROGRESS":
+            return self._execution_began()
+        return bool(status == "ROLLBACK_COMPLETE")
+
+    def _execution_began(self) -> bool:
+        """True when the stack's own events show a creation that started (moto's half-made
+        stack after ExecuteChangeSet raised)."""
+        try:
+            events = self.cf.describe_stack_events(StackName=self.stack)["StackEvents"]
+        except Exception:
+            return False
+        return any(
+            e.get("ResourceType") == "AWS::CloudFormation::Stack"
+            and e.get("ResourceStatus") == "CREATE_IN_PROGRESS"
+            for e in events
+        )
 
     def delete_change_set(self, cs_id: str) -> None:
         self.cf.delete_change_set(ChangeSetName=cs_id, StackName=self.stack)
@@ -276,7 +348,14 @@ class Deployer:
         try:
             self.cf.execute_change_set(ChangeSetName=cs_id, StackName=self.stack)
         except Exception as exc:
-            raise DeployError(f"executing the change set failed: {_message(exc)}") from None
+            # AWS fails a resource through the stack's events, after this call returns; moto
+            # raises the resource's error here and stops, without rolling back.
+            current = self.describe()
+            now = f"; stack {self.stack} is {current['StackStatus']}" if current else ""
+            raise DeployError(
+                f"executing the change set failed: {_message(exc)}{now}. Fix it and deploy "
+                "again (a stack whose creation failed is deleted and created anew)"
+            ) from None
 
         def settled(s: str) -> bool:
             return s.endswith(SETTLED_SUFFIXES) and not s.endswith("CLEANUP_COMPLETE")

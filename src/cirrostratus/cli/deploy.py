@@ -42,7 +42,12 @@ def _deployer(stack: str, region: str, profile: str | None, poll: float) -> Any:
 
     try:
         return Deployer(
-            stack, region=region, profile=profile, poll_seconds=poll, on_event=_echo_event
+            stack,
+            region=region,
+            profile=profile,
+            poll_seconds=poll,
+            on_event=_echo_event,
+            on_notice=lambda text: click.secho(text, fg="yellow"),
         )
     except DeployError as exc:
         raise CliError(str(exc)) from None
@@ -136,7 +141,7 @@ def deploy(
         if deployer.ensure_bucket(bucket):
             click.echo(f"created deployment bucket {bucket}")
         url = deployer.upload(bucket, template, built.packages)
-        cs_id, changes = deployer.change_set(url, {"DeploymentBucket": bucket})
+        cs_id, changes = deployer.change_set(url, {"DeploymentBucket": bucket}, dry_run=dry_run)
         if cs_id is None:
             click.echo(f"stack {stack}: no changes to deploy")
             return
@@ -156,7 +161,14 @@ def deploy(
         raise CliError(str(exc)) from None
     _print_report(report)
     if not report.ok:
-        raise CliError(f"deploying {stack} failed ({report.status})")
+        again = (
+            "; fix the cause and deploy again: the failed stack is deleted and created anew"
+            if report.status == "ROLLBACK_COMPLETE"
+            else "; fix the cause and deploy again"
+            if report.status == "UPDATE_ROLLBACK_COMPLETE"
+            else ""
+        )
+        raise CliError(f"deploying {stack} failed ({report.status}){again}")
 
 
 @click.command()
