@@ -4,6 +4,9 @@ A feeder's event holds its parameters and `process` (the payload template's proc
 Items arrive from a generator and leave in batches, so a search of 100,000 items never sits in
 memory; a progress line goes to the log every batch. With `output` set (cirro feed's
 `--dry-run` and `--run`), payloads are written as JSON lines there instead of queued.
+
+Where queued payloads go is the caller's business: a feeder passes its `send` (locally, the
+builtins' intake sender), so this module knows nothing of queues or of the builtins above it.
 """
 
 from __future__ import annotations
@@ -11,10 +14,13 @@ from __future__ import annotations
 import copy
 import json
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 BATCH = 100
+
+Send = Callable[[str, Sequence[dict[str, Any]]], Any]
+"""Queues payloads: called with the feeder's name and one batch of payloads."""
 
 
 def template(event: dict[str, Any], component: str) -> Any:
@@ -55,11 +61,16 @@ def group(items: Iterable[dict[str, Any]], by: str | None) -> Iterator[list[dict
 
 
 def emit(
-    groups: Iterable[list[dict[str, Any]]], event: dict[str, Any], component: str
+    groups: Iterable[list[dict[str, Any]]],
+    event: dict[str, Any],
+    component: str,
+    send: Send | None = None,
 ) -> dict[str, Any]:
     """Send (or write to `event["output"]`) one payload per group; return counts."""
     process = template(event, component)
     output = event.get("output")
+    if not output and send is None:
+        raise ValueError(f"{component}: nowhere to send payloads (no `output` and no sender)")
     sent = 0
     batch: list[dict[str, Any]] = []
     sink = open(output, "w", encoding="utf-8") if output else None  # noqa: SIM115
@@ -67,9 +78,9 @@ def emit(
         for items in groups:
             batch.append(payload_for(items, process))
             if len(batch) >= BATCH:
-                sent += _flush(batch, sink, component)
+                sent += _flush(batch, sink, component, send)
                 progress(f"{component}: {sent} payloads so far")
-        sent += _flush(batch, sink, component)
+        sent += _flush(batch, sink, component, send)
     finally:
         if sink:
             sink.close()
@@ -82,14 +93,12 @@ def progress(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def _flush(batch: list[dict[str, Any]], sink: Any, component: str) -> int:
+def _flush(batch: list[dict[str, Any]], sink: Any, component: str, send: Send | None) -> int:
     count = len(batch)
     if sink is not None:
         for body in batch:
             sink.write(json.dumps(body) + "\n")
-    elif batch:
-        from cirrostratus.builtins.local_intake import send
-
+    elif batch and send is not None:
         send(component, batch)
     batch.clear()
     return count

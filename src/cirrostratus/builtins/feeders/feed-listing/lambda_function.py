@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from cirrostratus.builtins.local_intake import send
 from cirrostratus.geo import feeding, listing
 
 
@@ -36,4 +37,4 @@ def _items(event: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     items = feeding.limited(_items(event), event.get("max_items"))
-    return feeding.emit(feeding.group(items, event.get("group_by")), event, "feed-listing")
+    return feeding.emit(feeding.group(items, event.get("group_by")), event, "feed-listing", send)

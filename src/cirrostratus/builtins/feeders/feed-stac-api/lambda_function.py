@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cirrostratus.builtins.local_intake import send
 from cirrostratus.geo import feeding
 
 SEARCH_KEYS = ("collections", "bbox", "intersects", "datetime", "query", "filter", "sortby", "ids")
@@ -29,4 +30,4 @@ def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]
         **search, max_items=event.get("max_items"), limit=int(event.get("page_size", 100))
     )
     items = found.items_as_dicts()
-    return feeding.emit(feeding.group(items, event.get("group_by")), event, "feed-stac-api")
+    return feeding.emit(feeding.group(items, event.get("group_by")), event, "feed-stac-api", send)

@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from cirrostratus.builtins.local_intake import send
 from cirrostratus.geo import feeding
 from cirrostratus.geo.assets import absolute_href
 from cirrostratus.storage import read_url
@@ -60,4 +61,4 @@ def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]
     if isinstance(collections, str):
         collections = [collections]
     items = feeding.limited(crawl(str(root), collections), event.get("max_items"))
-    return feeding.emit(feeding.group(items, event.get("group_by")), event, "feed-stac-crawl")
+    return feeding.emit(feeding.group(items, event.get("group_by")), event, "feed-stac-crawl", send)
