@@ -224,6 +224,16 @@ def test_every_shell_block_of_the_page_runs(name: str) -> None:
     )
 
 
+def test_aws_pages_deploy_as_a_reader_would() -> None:
+    """A page run against the emulator must exist and deploy with the reader's own command:
+    no emulator-only flag (`--skip-unsupported`) in what it runs."""
+    for name in AWS_PAGES:
+        deploys = [c.text for c in page_commands(ROOT / name) if c.text.startswith("cirro deploy")]
+        assert deploys, f"{name} runs no `cirro deploy`"
+        flags = ("--skip-unsupported", "--no-vendor")
+        assert not [t for t in deploys if any(f in t for f in flags)], name
+
+
 def test_readme_minute_is_run() -> None:
     assert any("cirro run" in c.text for c in page_commands(ROOT / "README.md"))
 
