@@ -19,9 +19,19 @@ def _when(ms: int | None) -> str:
     return Line(ms, "", "").time if ms else ""
 
 
-def print_logs(name: str, record: Any, as_json: bool) -> None:
-    """Each execution of `record` (oldest first) with its tasks' lines."""
+def _row(win: Any, src: Any, line: Any) -> str:
     import orjson
+
+    return orjson.dumps({"execution": win.arn, "kind": src.source.kind, "task": src.source.name,
+                         "group": src.source.group, "stream": line.stream, "time": line.time,
+                         "message": line.message}).decode()  # fmt: skip
+
+
+def print_logs(
+    name: str, record: Any, as_json: bool, *, follow: bool = False, poll: float = 2.0
+) -> None:
+    """Each execution of `record` (oldest first) with its tasks' lines; with `follow`, then
+    the new lines of the latest execution until it stops."""
 
     from cirrostratus.aws.cwlogs import payload_logs
     from cirrostratus.cli.deployments import get_deployment
@@ -43,10 +53,7 @@ def print_logs(name: str, record: Any, as_json: bool) -> None:
         for src in sources:
             if as_json:
                 for line in src.lines:
-                    row = {"execution": win.arn, "kind": src.source.kind,
-                           "task": src.source.name, "group": src.source.group,
-                           "stream": line.stream, "time": line.time, "message": line.message}  # fmt: skip
-                    click.echo(orjson.dumps(row).decode())
+                    click.echo(_row(win, src, line))
                 continue
             where = src.source.group + (f" {src.source.stream}" if src.source.stream else "")
             click.secho(f"-- {src.source.kind} {src.source.name}  ({where})", bold=True)
@@ -59,3 +66,36 @@ def print_logs(name: str, record: Any, as_json: bool) -> None:
                 click.echo(f"{line.time} [{line.stream}] {line.message}")
     if not results and not as_json:
         click.echo(f"deployment {name} has no execution of {short_id(record.payload_id)}")
+    if follow and results:
+        _follow(session, record.payload_id, results[-1], as_json, poll)
+
+
+def _follow(session: Any, payload_id: str, last: Any, as_json: bool, poll: float) -> None:
+    """Print the latest execution's new lines (`time task [stream] message`) every `poll`
+    seconds while it runs, and once more after it stopped."""
+    import time
+    from dataclasses import replace
+
+    from cirrostratus.aws.cwlogs import read, sources, window
+
+    win, found = last
+    seen = {(f.source.group, ln.stream, ln.time_ms, ln.message) for f in found for ln in f.lines}
+    since = max([ln.time_ms for f in found for ln in f.lines], default=win.start_ms)
+    sfn, logs = session.client("stepfunctions"), session.client("logs")
+    while win.stop_ms is None and not win.note:
+        time.sleep(poll)
+        win = window(sfn, win.arn)
+        new = []
+        for source in sources(session, win):
+            got = read(logs, source, replace(win, start_ms=since), payload_id)
+            new += [(got, ln) for ln in got.lines
+                    if (source.group, ln.stream, ln.time_ms, ln.message) not in seen]  # fmt: skip
+        for got, line in sorted(new, key=lambda pair: pair[1].time_ms):
+            seen.add((got.source.group, line.stream, line.time_ms, line.message))
+            since = max(since, line.time_ms)
+            if as_json:
+                click.echo(_row(win, got, line))
+            else:
+                click.echo(f"{line.time} {got.source.name} [{line.stream}] {line.message}")
+    if not as_json:
+        click.secho(f"== {win.arn}  {win.status}  {_when(win.stop_ms)}", bold=True)

@@ -199,8 +199,22 @@ def _local_id(ctx: click.Context, param: click.Parameter, given: str) -> str:
     is_eager=True,
     help="A live deployment: the lines its Lambdas and Batch jobs wrote to CloudWatch Logs.",
 )
+@click.option(
+    "--follow",
+    "-f",
+    is_flag=True,
+    help="With --deployment: then print the latest execution's new lines until it stops.",
+)
+@click.option("--poll", type=float, default=2.0, show_default=True, help="--follow's interval (s).")
 @click.pass_context
-def logs(ctx: click.Context, payload_id: str, as_json: bool, deployment: str | None = None) -> None:
+def logs(
+    ctx: click.Context,
+    payload_id: str,
+    as_json: bool,
+    deployment: str | None = None,
+    follow: bool = False,
+    poll: float = 2.0,
+) -> None:
     """Everything the tasks of PAYLOAD_ID's executions wrote (stdout, stderr, logging).
 
     With --deployment: from CloudWatch Logs, each execution's Lambda lines that name the
@@ -213,8 +227,12 @@ def logs(ctx: click.Context, payload_id: str, as_json: bool, deployment: str | N
     if deployment:
         from cirrostratus.cli.deployment_logs import print_logs
 
-        print_logs(deployment, _record(ctx, payload_id, deployment), as_json)
+        print_logs(
+            deployment, _record(ctx, payload_id, deployment), as_json, follow=follow, poll=poll
+        )
         return
+    if follow:
+        raise CliError("--follow reads CloudWatch Logs: give --deployment NAME", 2)
     record = _record(ctx, payload_id)
     logs_dir = locations(ctx).logs_dir
     found = 0

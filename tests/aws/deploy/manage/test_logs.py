@@ -209,3 +209,53 @@ def test_get_execution_describes_the_latest_execution(
     local = cirro("payload", "get", "--execution", pid, code=None)
     assert getattr(local.exception, "exit_code", None) == 2
     assert "--execution reads Step Functions" in str(local.exception)
+
+
+def test_follow_prints_new_lines_until_the_execution_stops(
+    mgmt: dict[str, Any], mgmt_session: Any, monkeypatch: Any
+) -> None:
+    from cirrostratus.aws import cwlogs
+    from cirrostratus.state.dynamodb import DynamoStateStore
+
+    pid, stream = "c3/workflow-slow/item-1", "2026/11/30/[$LATEST]ffff"
+    sfn = mgmt_session.client("stepfunctions")
+    task_a = mgmt_session.client("lambda").get_function(FunctionName=f"{STACK}-task-a")
+    definition = {"StartAt": "A", "States": {
+        "A": {"Type": "Task", "Resource": task_a["Configuration"]["FunctionArn"], "Next": "W"},
+        "W": {"Type": "Wait", "Seconds": 3, "End": True}}}  # fmt: skip
+    machine = sfn.create_state_machine(name=f"{STACK}-slow", definition=json.dumps(definition),
+                                       roleArn=mgmt["role"])["stateMachineArn"]  # fmt: skip
+    arn = sfn.start_execution(stateMachineArn=machine, name="follow-1",
+                              input=json.dumps({"id": pid}))["executionArn"]  # fmt: skip
+    store = DynamoStateStore(mgmt["table"], client=mgmt_session.client("dynamodb"))
+    store.claim(pid, arn)
+    store.start(pid, arn)
+    logs = mgmt_session.client("logs")
+    before = int(time.time() * 1000)
+    _put(logs, f"/aws/lambda/{STACK}-task-a", stream, [(before, f"[{pid} r1] before follow")])
+    real_window, calls, later = cwlogs.window, [], []
+
+    def window(client: Any, execution: str) -> Any:
+        calls.append(execution)
+        if len(calls) == 2:  # --follow's first look, after the first print: a line arrives
+            later.append(before + 1)  # late, as CloudWatch's ingestion can be: in the window
+            logs.put_log_events(logGroupName=f"/aws/lambda/{STACK}-task-a", logStreamName=stream,
+                                logEvents=[{"timestamp": later[0],
+                                            "message": f"[{pid} r1] while following"}])  # fmt: skip
+        return real_window(client, execution)
+
+    monkeypatch.setattr(cwlogs, "window", window)
+    args = ("payload", "logs", pid, "--deployment", "mgmt", "--follow", "--poll", "0.1")
+    text = cirro(*args).output.splitlines()
+    end = sfn.describe_execution(executionArn=arn)
+    assert end["status"] == "SUCCEEDED"
+    assert text[0].startswith(f"== execution 1 of 1: {arn}  RUNNING  ")
+    assert text[1:] == [
+        f"-- lambda {STACK}-task-a  (/aws/lambda/{STACK}-task-a)",
+        f"{_iso(before)} [{stream}] [{pid} r1] before follow",
+        f"{_iso(later[0])} {STACK}-task-a [{stream}] [{pid} r1] while following",
+        f"== {arn}  SUCCEEDED  {_iso(_ms(end['stopDate']))}",
+    ]
+    local = cirro("payload", "logs", "--follow", "x/workflow-y/z", code=None)
+    assert getattr(local.exception, "exit_code", None) == 2
+    assert "--follow reads CloudWatch Logs: give --deployment NAME" in str(local.exception)
