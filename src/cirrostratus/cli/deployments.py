@@ -287,6 +287,46 @@ def show(name: str, lambdas: bool, as_json: bool) -> None:
                    f"{fn['handler']}")  # fmt: skip
 
 
+def deployment_environment(d: Any) -> dict[str, str]:
+    """What a deployed function sees of its deployment: the CIRRUS_*/CIRRO_* variables, the
+    region, and the profile `deployments add` was given."""
+    env = dict(d.environment)
+    env["AWS_REGION"] = env["AWS_DEFAULT_REGION"] = d.region
+    if d.profile:
+        env["AWS_PROFILE"] = d.profile
+    return env
+
+
+@deployments.command(name="env")
+@click.argument("name")
+def env_(name: str) -> None:
+    """Print NAME's environment as shell `export` lines: `eval "$(cirro deployments env NAME)"`."""
+    import shlex
+
+    for key, value in sorted(deployment_environment(get_deployment(name)).items()):
+        click.echo(f"export {key}={shlex.quote(value)}")
+
+
+@deployments.command(name="exec", context_settings={"ignore_unknown_options": True})
+@click.argument("name")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def exec_(name: str, command: tuple[str, ...]) -> None:
+    """Run COMMAND with NAME's environment added (cirrus-mgmt's exec/call); exit with its status.
+
+    cirro deployments exec dev -- python my_script.py
+    """
+    import os
+    import subprocess
+
+    env = {**os.environ, **deployment_environment(get_deployment(name))}
+    try:
+        code = subprocess.call(list(command), env=env)
+    except OSError as exc:
+        raise CliError(f"cannot run {command[0]}: {exc.strerror}", 2) from None
+    if code:
+        raise SystemExit(code if code > 0 else 128 - code)  # killed by signal N: 128 + N
+
+
 @deployments.command(name="remove")
 @click.argument("name")
 def remove_(name: str) -> None:

@@ -79,3 +79,22 @@ def test_show_lambdas_lists_the_stacks_functions(mgmt: dict[str, Any]) -> None:
     }
     text = cirro("deployments", "show", "mgmt", "--lambdas").output.splitlines()
     assert text[0] == f"{STACK}-process\tpython3.12\t256 MB\t30 s\thandler.handler"
+
+
+def test_env_and_exec_give_the_deployments_environment(
+    mgmt: dict[str, Any], tmp_path: Path
+) -> None:
+    import sys
+
+    exports = cirro("deployments", "env", "mgmt").output.splitlines()
+    assert f"export CIRRUS_STATE_DB={STACK}-state" in exports
+    assert f"export AWS_REGION={REGION}" in exports
+    seen = tmp_path / "seen.txt"
+    script = ("import os, sys; open(sys.argv[1], 'w').write(os.environ['CIRRUS_STATE_DB'] + ' ' "
+              "+ os.environ['AWS_DEFAULT_REGION']); sys.exit(3)")  # fmt: skip
+    ran = cirro("deployments", "exec", "mgmt", "--", sys.executable, "-c", script, str(seen),
+                code=3)  # fmt: skip
+    assert seen.read_text() == f"{STACK}-state {REGION}" and ran.exit_code == 3
+    missing = cirro("deployments", "exec", "mgmt", "--", str(tmp_path / "nope"), code=None)
+    assert getattr(missing.exception, "exit_code", None) == 2
+    assert "cannot run" in str(missing.exception)
