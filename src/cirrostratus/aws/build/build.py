@@ -99,6 +99,9 @@ def build_project(
             provider_env=provider_env,
             warnings=warnings,
         )
+        for logical_id, body in list(generated.items()):  # two functions on one named topic
+            if body.get("Type") == "AWS::SNS::Topic" and resources.get(logical_id) == body:
+                del generated[logical_id]
         _add(resources, generated, project.display(spec.component.definition_file))
         function_ids[spec.name] = names.function_id(spec.name)
     _runtime_warnings(project, specs, warnings)

@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from cirrostratus.aws.build import iam, names
+from cirrostratus.aws.build import events, iam, names
 from cirrostratus.aws.build.core import env_value, event_db, prepare
 from cirrostratus.aws.build.model import BuildError
 from cirrostratus.aws.build.resolve import Resolver
@@ -148,12 +148,20 @@ def function_resources(
         )
     for extra in sorted(set(lam) - _HANDLED_KEYS):
         warnings.append(f"{file}: lambda.{extra} is a Serverless key cirro build does not use")
+    triggers = events.Triggers()
+    if lam.get("events") and spec.name in events.WIRED:
+        warnings.append(
+            f"{file}: lambda.events of '{spec.name}' are not used: cirro build wires "
+            f"{spec.name} itself (docs/build.md)"
+        )
+    elif lam.get("events"):
+        triggers = events.translate(spec.name, prepare(lam["events"], resolver, renames), file)
     statements = [
         *(iam.core_access(spec.name, event_db(project) != "timestream") if spec.builtin else []),
         *_statements(component.definition.get("iamRoleStatements"), file, "iamRoleStatements"),
         *_statements(lam.get("iamRoleStatements"), file, "lambda.iamRoleStatements"),
     ]
-    statements = prepare(statements, resolver, renames)
+    statements = [*prepare(statements, resolver, renames), *triggers.statements]
     vpc = _vpc(project, lam, resolver, renames)
     fid, rid, lid = (
         names.function_id(spec.name),
@@ -183,11 +191,6 @@ def function_resources(
         props["DeadLetterConfig"] = {"TargetArn": {"Fn::GetAtt": ["UpdateStateDLQ", "Arn"]}}
     if isinstance(lam.get("tags"), dict):
         props["Tags"] = [{"Key": str(k), "Value": str(v)} for k, v in lam["tags"].items()]
-    if lam.get("events"):
-        warnings.append(
-            f"{file}: lambda.events are Serverless event wiring; cirro build wires the "
-            "builtins itself, declare other triggers in cloudformation/"
-        )
     digest = hashlib.sha256(key.encode()).hexdigest()[:10]
     log_props: dict[str, Any] = {"LogGroupName": f"/aws/lambda/{fname}"}
     retention = project.config.get("provider", {}).get("logRetentionInDays")
@@ -202,6 +205,7 @@ def function_resources(
             "DeletionPolicy": "Retain",
             "Properties": {"FunctionName": {"Ref": fid}},
         },
+        **triggers.resources,
     }
 
 
