@@ -183,7 +183,7 @@ def sources(session: Any, win: Window) -> list[Source]:
         win.note = f"cannot read state machine {win.state_machine_arn}: {_error(exc)[1]}"
         definition = {}
     for name in lambda_functions(definition):
-        found.append(Source("lambda", name, f"/aws/lambda/{name}"))
+        found.append(Source("lambda", name, _log_group(session, name)))
     try:
         pages = sfn.get_paginator("get_execution_history").paginate(executionArn=win.arn)
         events = [e for page in pages for e in page["events"]]
@@ -194,6 +194,17 @@ def sources(session: Any, win: Window) -> list[Source]:
     if jobs:
         found.extend(_batch_sources(session, jobs))
     return found
+
+
+def _log_group(session: Any, function: str) -> str:
+    """The function's log group: Lambda's default `/aws/lambda/<name>`, unless its
+    LoggingConfig names another."""
+    try:
+        config = session.client("lambda").get_function_configuration(FunctionName=function)
+        group = (config.get("LoggingConfig") or {}).get("LogGroup")
+    except Exception:
+        group = None  # not allowed to look, or gone: the default is still the best guess
+    return str(group or f"/aws/lambda/{function}")
 
 
 def _batch_sources(session: Any, jobs: list[tuple[str, str, str]]) -> list[Source]:

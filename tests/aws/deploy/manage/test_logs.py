@@ -259,3 +259,22 @@ def test_follow_prints_new_lines_until_the_execution_stops(
     local = cirro("payload", "logs", "--follow", "x/workflow-y/z", code=None)
     assert getattr(local.exception, "exit_code", None) == 2
     assert "--follow reads CloudWatch Logs: give --deployment NAME" in str(local.exception)
+
+
+def test_a_functions_own_log_group_is_followed(mgmt_session: Any) -> None:
+    """moto's Lambda has no LoggingConfig: a stand-in answers as AWS does for such a function."""
+    from cirrostratus.aws.cwlogs import _log_group
+
+    class Lambda:
+        def get_function_configuration(self, FunctionName: str) -> dict[str, Any]:
+            return {"FunctionName": FunctionName, "LoggingConfig": {"LogGroup": "/shared/tasks"}}
+
+    class Session:
+        def client(self, service: str) -> Any:
+            assert service == "lambda"
+            return Lambda()
+
+    assert _log_group(Session(), "s-dev-a") == "/shared/tasks"
+    # moto's answer has no LoggingConfig, and an unknown function fails: Lambda's default
+    assert _log_group(mgmt_session, f"{STACK}-task-a") == f"/aws/lambda/{STACK}-task-a"
+    assert _log_group(mgmt_session, "no-such-function") == "/aws/lambda/no-such-function"
