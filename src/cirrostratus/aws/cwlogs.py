@@ -177,7 +177,8 @@ def sources(session: Any, win: Window) -> list[Source]:
     sfn = session.client("stepfunctions")
     found: list[Source] = []
     try:
-        machine = sfn.describe_state_machine(stateMachineArn=win.state_machine_arn)
+        # the definition this execution ran, not the state machine's current one
+        machine = sfn.describe_state_machine_for_execution(executionArn=win.arn)
         definition = json.loads(machine["definition"])
     except Exception as exc:
         win.note = f"cannot read state machine {win.state_machine_arn}: {_error(exc)[1]}"
