@@ -278,3 +278,24 @@ def test_a_functions_own_log_group_is_followed(mgmt_session: Any) -> None:
     # moto's answer has no LoggingConfig, and an unknown function fails: Lambda's default
     assert _log_group(mgmt_session, f"{STACK}-task-a") == f"/aws/lambda/{STACK}-task-a"
     assert _log_group(mgmt_session, "no-such-function") == "/aws/lambda/no-such-function"
+
+
+def test_batch_jobs_of_a_history_in_each_event_shape() -> None:
+    from cirrostratus.aws.cwlogs import batch_jobs
+
+    def event(kind: str, key: str, body: dict[str, Any]) -> dict[str, Any]:
+        return {"type": kind, f"task{kind[4:]}EventDetails": {
+            "resourceType": "batch", "resource": "submitJob.sync", key: json.dumps(body)}}  # fmt: skip
+
+    history = [
+        event("TaskSubmitted", "output", {"JobId": "j1", "JobName": "one"}),
+        event("TaskSucceeded", "output",
+              {"JobId": "j1", "JobName": "one", "Container": {"LogStreamName": "one/default/a"}}),
+        event("TaskSubmitted", "output", {"JobId": "j2", "JobName": "two"}),
+        # a failed job: its description is the cause (the last attempt's stream in it)
+        event("TaskFailed", "cause",
+              {"JobId": "j2", "JobName": "two", "Container": {"LogStreamName": "two/default/b"}}),
+        {"type": "TaskFailed", "taskFailedEventDetails": {"resourceType": "batch",
+                                                          "cause": "not json"}},
+    ]  # fmt: skip
+    assert batch_jobs(history) == [("j1", "one", "one/default/a"), ("j2", "two", "two/default/b")]
