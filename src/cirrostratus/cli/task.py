@@ -136,6 +136,16 @@ def run(
             lspec = once.lambda_spec(project, resolved, locations, extra)
         except TaskEnvError as exc:
             raise CliError(str(exc)) from None
+        if not upload:  # a component's handler takes (event, context): the flag cannot reach it
+            module = (
+                f"{lspec.directory}/{lspec.handler.rpartition('.')[0]}.py" if lspec else "FILE.py"
+            )
+            raise click.UsageError(
+                f"--no-upload reaches a stactask Task class only; {resolved}'s handler takes "
+                f"(event, context) and would upload anyway. Run its class instead: "
+                f"cirro task run {module}:CLASS {payload} --no-upload --workdir DIR "
+                "(CLASS: the Task subclass defined there)"
+            )
         if batch or lspec is None:
             try:
                 result = asyncio.run(

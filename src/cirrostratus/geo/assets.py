@@ -95,6 +95,15 @@ def _destination(
     return folder, is_public, dict(upload_options.get("headers") or {})
 
 
+def keep_local(task: Any) -> Path | None:
+    """The workdir of a stactask Task run with upload off (`upload=False`, `--no-upload`), where
+    its outputs stay; None when it uploads. Keep the workdir (`save_workdir`, cirro's
+    `--workdir`) to find them afterwards: stactask removes a temporary one when the task ends."""
+    if getattr(task, "_upload", True):
+        return None
+    return Path(task._workdir)
+
+
 def upload(
     item: Mapping[str, Any],
     key: str,
@@ -102,12 +111,19 @@ def upload(
     data: bytes,
     upload_options: Mapping[str, Any],
     data_root: str | None = None,
+    keep_in: Path | None = None,
 ) -> str:
     """Write `data` as `<path_template rendered for item>/<filename>`; return its href.
 
     `public_assets` (list or ALL) and `headers` apply on s3://: a public-read object with an
     https href, and headers such as ContentType or CacheControl. A local store ignores them.
+    With `keep_in` (the task's workdir when run with upload off, stactask's `--no-upload`)
+    the file is written there instead and its path is the href.
     """
+    if keep_in is not None:
+        kept = Path(keep_in).absolute() / filename
+        kept.write_bytes(data)
+        return str(kept)
     folder, is_public, headers = _destination(item, key, upload_options, data_root)
     if folder.startswith("s3://") and (headers or is_public):
         import fsspec
@@ -130,11 +146,15 @@ def upload_file(
     path: Path,
     upload_options: Mapping[str, Any],
     data_root: str | None = None,
+    keep_in: Path | None = None,
 ) -> str:
     """Like `upload`, for a file the task wrote in its workdir and no longer needs: to a local
     data store it is moved into place (a rename, or one streamed copy across file systems)
     rather than read into memory and written again, which for a large COG costs more than
-    everything else the task does besides converting it."""
+    everything else the task does besides converting it. With `keep_in` (upload off) the
+    file stays where it is and its path is the href."""
+    if keep_in is not None:
+        return str(path.absolute())
     folder, _, _ = _destination(item, key, upload_options, data_root)
     store = open_store(folder)
     if not isinstance(store, LocalStore):

@@ -68,7 +68,12 @@ class AddPreview(Task):
                     colormap=colormap,
                 )
                 href = geo_assets.upload(
-                    item, name, f"{item['id']}-{name}.png", data, self.payload.upload_options
+                    item,
+                    name,
+                    f"{item['id']}-{name}.png",
+                    data,
+                    self.payload.upload_options,
+                    keep_in=geo_assets.keep_local(self),
                 )
                 item["assets"][name] = {
                     "href": href,

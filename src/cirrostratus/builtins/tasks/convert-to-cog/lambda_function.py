@@ -51,7 +51,12 @@ class ConvertToCog(Task):
                 asset["raster:bands"] = cog.raster_bands(dst)
                 asset.update(cog.projection(dst))
                 asset["href"] = geo_assets.upload_file(
-                    item, key, f"{item['id']}-{key}.tif", dst, self.payload.upload_options
+                    item,
+                    key,
+                    f"{item['id']}-{key}.tif",
+                    dst,
+                    self.payload.upload_options,
+                    keep_in=geo_assets.keep_local(self),
                 )
                 asset["type"] = cog.COG_TYPE
                 roles = asset.setdefault("roles", ["data"])

@@ -39,7 +39,12 @@ class CopyAssets(Task):
                 path = geo_assets.fetch(item, key, self._workdir)
                 name = posixpath.basename(source.split("?", 1)[0]) or key
                 asset["href"] = geo_assets.upload(
-                    item, key, name, path.read_bytes(), self.payload.upload_options
+                    item,
+                    key,
+                    name,
+                    path.read_bytes(),
+                    self.payload.upload_options,
+                    keep_in=geo_assets.keep_local(self),
                 )
                 self.logger.info("copied %s of %s to %s", key, item["id"], asset["href"])
             items.append(item)
