@@ -101,14 +101,15 @@ def main(argv: list[str]) -> int:
             href = url_path(asset["href"])
             if asset.get("type") == COG_TYPE:
                 valid, errors, _ = cog_validate(href, quiet=True)
-                print(f"    {key}: COG {href} {'valid' if valid else 'INVALID'}")
+                print(f"    {key}: {href} (COG, {'valid' if valid else 'INVALID'})")
                 if not valid:
                     problems.append(f"{href}: {errors}")
-            elif "thumbnail" in asset.get("roles", []):
+                continue
+            # the role, when the key does not already say it (no "thumbnail: thumbnail")
+            roles = [r for r in asset.get("roles", []) if r != key]
+            if "thumbnail" in asset.get("roles", []):
                 thumbnails.append(href)
-                print(f"    {key}: thumbnail {href}")
-            else:
-                print(f"    {key}: {href}")
+            print(f"    {key}: {href}" + (f" ({', '.join(roles)})" if roles else ""))
     if len(published) != SCENES:
         problems.append(f"{len(published)} published items, expected {SCENES}")
     print(f"\npublished items and assets: {data}")

@@ -31,4 +31,6 @@ def test_demo_publishes_valid_items_cogs_and_thumbnails(tmp_path: Path) -> None:
     assert thumb["roles"] == ["thumbnail"]
     with rasterio.open(data / "scene-00" / "scene-00-thumbnail.png") as png:
         assert (png.width, png.height) == (256, 256)
-    assert done.stdout.count(": valid STAC") == 3 and done.stdout.count(" valid\n") == 3
+    assert done.stdout.count(": valid STAC") == 3 and done.stdout.count("(COG, valid)") == 3
+    assert "thumbnail: thumbnail" not in done.stdout  # the key is not repeated as its role
+    assert done.stdout.count("    thumbnail: ") == 3  # one line per item

@@ -271,3 +271,25 @@ def test_payloads_leave_in_batches_as_items_arrive(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError):
         feeding.emit(feeding.group(items(), None), event, "test")
     assert len(read_lines(out)) == feeding.BATCH  # the first batch left before the source ended
+
+
+def test_cli_shows_no_temp_file_and_no_traceback(
+    scenes: list[Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--dry-run's stderr is the feeder's progress and the count, not the temp file the result
+    went to; a bad parameter is its error line, without the feeder's traceback."""
+    project = tmp_path / "proj"
+    runner = CliRunner()
+    assert runner.invoke(main, ["init", str(project)]).exit_code == 0
+    monkeypatch.chdir(project)
+    (project / "template.json").write_text(json.dumps({"process": PROCESS}))
+    folder = str(Path(scenes[0]["assets"]["data"]["href"]).parent)
+    args = ["feed", "feed-listing", "--param", "glob=*.tif", "--process", "template.json"]
+    args += ["--no-task-envs", "--dry-run"]
+    dry = runner.invoke(main, [*args, "--param", f"root={folder}"])
+    assert dry.exit_code == 0, dry.output
+    assert "feed-listing: 2 payloads in all" in dry.stderr
+    assert "wrote " not in dry.stderr and "result.json" not in dry.stderr
+    bad = runner.invoke(main, [*args, "--param", f"root={tmp_path / 'nope'}"])
+    assert bad.exit_code == 1
+    assert "does not exist" in bad.stderr and "Traceback" not in bad.stderr

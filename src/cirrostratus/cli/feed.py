@@ -11,9 +11,12 @@ feed-listing, feed-stac-crawl and feed-stac-api do).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +88,29 @@ def build_event(
             raise CliError(f"--process {process}: must hold a process block (an object)", 2)
         body["process"] = block
     return body
+
+
+@contextlib.contextmanager
+def _without_line(unwanted: str, tracebacks: bool) -> Iterator[None]:
+    """Pass stderr through, less the line `unwanted` (task run's note of its output file) and,
+    unless `tracebacks`, the traceback a failing feeder logs: a feeder fails mostly on a bad
+    parameter, which its error line names; `cirro -v feed ...` shows the traceback too."""
+    held = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(held):
+            yield
+    finally:
+        in_traceback = False
+        for line in held.getvalue().splitlines():
+            if not tracebacks:
+                if line.startswith("Traceback (most recent call last):"):
+                    in_traceback = True
+                    continue
+                if in_traceback and line.startswith("  "):
+                    continue
+                in_traceback = False
+            if line != unwanted:
+                print(line, file=sys.stderr)
 
 
 @click.command()
@@ -160,14 +186,18 @@ def feed(
             ctx.invoke(run, name=name, payload=str(event_path), env=env, no_task_envs=no_task_envs)
             return
         result = Path(tmp) / "result.json"
-        ctx.invoke(
-            run,
-            name=name,
-            payload=str(event_path),
-            output=str(result),
-            env=env,
-            no_task_envs=no_task_envs,
-        )
+        verbose = bool(ctx.find_root().obj and ctx.find_root().obj.get("verbose"))
+        with _without_line(
+            f"wrote {result}", tracebacks=verbose
+        ):  # a temp file, gone when the command ends
+            ctx.invoke(
+                run,
+                name=name,
+                payload=str(event_path),
+                output=str(result),
+                env=env,
+                no_task_envs=no_task_envs,
+            )
         if not payloads.exists():
             raise CliError(
                 f"feeder {name} does not support --dry-run/--run (it wrote no payloads to the "
