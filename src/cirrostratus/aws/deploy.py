@@ -11,6 +11,7 @@ caused a failure and the stack's outputs. boto3 is imported only here and honour
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -108,7 +109,16 @@ def _code(exc: BaseException) -> str:
 
 
 def _message(exc: BaseException) -> str:
-    return str(getattr(exc, "response", {}).get("Error", {}).get("Message", "")) or str(exc)
+    """The error's own message. An emulator that answers a CloudFormation (XML) call with
+    another service's JSON error makes botocore quote the raw body: take its message out."""
+    text = str(getattr(exc, "response", {}).get("Error", {}).get("Message", "")) or str(exc)
+    if "Unable to parse response" in text:
+        found = re.search(r'"__type": "(?:[^"#]*#)?([^"]+)", "message": "([^"]*)"', text)
+        if found:
+            return f"{found.group(1)}: {found.group(2)}"
+        if "Internal Server Error" in text:
+            return "the emulator failed with an internal error (HTTP 500); see its log"
+    return text
 
 
 class Deployer:

@@ -22,6 +22,9 @@ UNSUPPORTED: dict[str, str] = {
     "AWS::Batch::JobQueue": "its compute environments are skipped",
     "AWS::Timestream::Database": "moto's CloudFormation has no Timestream",
     "AWS::Timestream::Table": "moto's CloudFormation has no Timestream",
+    "AWS::SNS::Subscription": (
+        "moto's CloudFormation has no SNS subscriptions (it would skip them with only a warning)"
+    ),
 }
 
 _SUB_NAME = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}")

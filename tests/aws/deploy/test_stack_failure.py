@@ -191,3 +191,19 @@ def test_an_untouched_review_stack_is_created_not_deleted() -> None:
     cf = FakeCloudFormation("REVIEW_IN_PROGRESS", [_event(1, "s", STACK, "REVIEW_IN_PROGRESS")])
     _deployer(cf).change_set("https://t", {})
     assert [c[0] for c in cf.calls] == ["create_change_set"]
+
+
+def test_an_emulators_json_error_is_read_out_of_botocores_quote() -> None:
+    from cirrostratus.aws.deploy import _message
+
+    class Quoted(Exception):
+        response = {
+            "Error": {
+                "Message": "Unable to parse response (not well-formed (invalid token): line 1, "
+                'column 0), invalid XML received. Further retries may succeed:\nb\'{"__type": '
+                '"com.amazonaws.dynamodb.v20120810#ResourceInUseException", "message": '
+                '"Table already exists: cirrus-dev-state"}\''
+            }
+        }
+
+    assert _message(Quoted()) == "ResourceInUseException: Table already exists: cirrus-dev-state"
