@@ -158,11 +158,18 @@ def main(argv: list[str] | None = None) -> Any:
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:
-        message = _unusable_file(exc)
+        message = _unusable_file(exc) or _aws_error(exc)
         if message is None:
             raise
         click.secho(f"Error: {message}", fg="red", err=True)
         sys.exit(1)
+
+
+def _aws_error(exc: Exception) -> str | None:
+    """An error boto3 raised (credentials, permissions, a resource that is gone): one line."""
+    from cirrostratus.cli.deployments import aws_error_message
+
+    return aws_error_message(exc)
 
 
 def _unusable_file(exc: Exception) -> str | None:

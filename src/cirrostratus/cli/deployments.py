@@ -16,6 +16,25 @@ from cirrostratus.cli.errors import CliError
 from cirrostratus.cli.local import echo_json
 
 
+def aws_error_message(exc: BaseException) -> str | None:
+    """One line for an error boto3 raised (no credentials, access denied, a table or queue
+    that is not there), or None for anything else. main() prints it instead of a traceback:
+    any `--deployment` command can meet one."""
+    if not type(exc).__module__.startswith(("botocore", "boto3")):
+        return None
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        error = response.get("Error", {})
+        operation = getattr(exc, "operation_name", "") or "a call"
+        detail = f"{error.get('Code', 'Error')} on {operation}: {error.get('Message', '')}"
+    else:
+        detail = str(exc)
+    return (
+        f"AWS answered {detail.rstrip(': ')} (check the credentials, the region, and that the "
+        "deployment still exists: `cirro deployments add NAME --stack STACK` reads it again)"
+    )
+
+
 def deployment_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     """`--deployment NAME`: work on that live deployment (see `cirro deployments`)."""
     return click.option(

@@ -98,3 +98,18 @@ def test_env_and_exec_give_the_deployments_environment(
     missing = cirro("deployments", "exec", "mgmt", "--", str(tmp_path / "nope"), code=None)
     assert getattr(missing.exception, "exit_code", None) == 2
     assert "cannot run" in str(missing.exception)
+
+
+def test_an_aws_error_is_one_line_not_a_traceback(mgmt: dict[str, Any], capsys: Any) -> None:
+    import pytest
+
+    from cirrostratus.aws.deployments import Deployment, save
+    from cirrostratus.cli import main
+
+    save(Deployment("gone", "gone-dev", REGION, environment={"CIRRUS_STATE_DB": "gone-state"}))
+    with pytest.raises(SystemExit) as ended:
+        main(["payload", "logs", "--deployment", "gone", "c/workflow-w/x"])
+    assert ended.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: AWS answered ResourceNotFoundException on GetItem: ")
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
