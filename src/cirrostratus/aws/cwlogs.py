@@ -183,8 +183,10 @@ def sources(session: Any, win: Window) -> list[Source]:
     except Exception as exc:
         win.note = f"cannot read state machine {win.state_machine_arn}: {_error(exc)[1]}"
         definition = {}
-    for name in lambda_functions(definition):
-        found.append(Source("lambda", name, _log_group(session, name)))
+    functions = lambda_functions(definition)
+    lam = session.client("lambda") if functions else None
+    for name in functions:
+        found.append(Source("lambda", name, _log_group(lam, name)))
     try:
         pages = sfn.get_paginator("get_execution_history").paginate(executionArn=win.arn)
         events = [e for page in pages for e in page["events"]]
@@ -197,11 +199,11 @@ def sources(session: Any, win: Window) -> list[Source]:
     return found
 
 
-def _log_group(session: Any, function: str) -> str:
+def _log_group(lam: Any, function: str) -> str:
     """The function's log group: Lambda's default `/aws/lambda/<name>`, unless its
     LoggingConfig names another."""
     try:
-        config = session.client("lambda").get_function_configuration(FunctionName=function)
+        config = lam.get_function_configuration(FunctionName=function)
         group = (config.get("LoggingConfig") or {}).get("LogGroup")
     except Exception:
         group = None  # not allowed to look, or gone: the default is still the best guess

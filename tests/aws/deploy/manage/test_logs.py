@@ -269,15 +269,11 @@ def test_a_functions_own_log_group_is_followed(mgmt_session: Any) -> None:
         def get_function_configuration(self, FunctionName: str) -> dict[str, Any]:
             return {"FunctionName": FunctionName, "LoggingConfig": {"LogGroup": "/shared/tasks"}}
 
-    class Session:
-        def client(self, service: str) -> Any:
-            assert service == "lambda"
-            return Lambda()
-
-    assert _log_group(Session(), "s-dev-a") == "/shared/tasks"
+    assert _log_group(Lambda(), "s-dev-a") == "/shared/tasks"
     # moto's answer has no LoggingConfig, and an unknown function fails: Lambda's default
-    assert _log_group(mgmt_session, f"{STACK}-task-a") == f"/aws/lambda/{STACK}-task-a"
-    assert _log_group(mgmt_session, "no-such-function") == "/aws/lambda/no-such-function"
+    lam = mgmt_session.client("lambda")
+    assert _log_group(lam, f"{STACK}-task-a") == f"/aws/lambda/{STACK}-task-a"
+    assert _log_group(lam, "no-such-function") == "/aws/lambda/no-such-function"
 
 
 def test_batch_jobs_of_a_history_in_each_event_shape() -> None:
