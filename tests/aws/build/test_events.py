@@ -172,3 +172,56 @@ def test_bad_events_are_one_clear_error(tmp_path: Path, event: str, says: str) -
     definition = f"lambda:\n  handler: lambda_function.lambda_handler\n  events:\n    {event}\n"
     with pytest.raises(BuildError, match=says):
         _build(tmp_path, _files(definition))
+
+
+def test_the_triggers_deploy_to_moto(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's CloudFormation creates what the events became (its !Ref of an EventBus is an
+    object, not the name AWS gives, so the bus is named here; it has no SNS subscriptions)."""
+    import sys
+
+    import boto3
+
+    from cirrostratus.aws.deploy import Deployer
+    from cirrostratus.aws.deploy_skip import skip_unsupported
+
+    sys.path.insert(0, str(Path(__file__).parents[1]))  # tests/aws: its moto_process helper
+    from moto_process import moto_server
+
+    files = _files(DEFINITION.replace("eventBus: !Ref Bus", "eventBus: ev-bus"))
+    built = _build(tmp_path, files)
+    built.template["Resources"]["ReactEventBridgeRule1"]["DependsOn"] = ["Bus"]
+    template, skipped = skip_unsupported(built.template)
+    assert set(skipped) == {
+        "ReactSnsSubscriptionOpsDashalerts",
+        "ReactSnsSubscriptionLandsatDashnew",
+    }
+    # other-queue is not there: a mapping to it would fail (as on AWS)
+    del template["Resources"]["ReactEventSourceMappingSQSOtherDashqueue"]
+    with moto_server() as url:
+        for key, value in {
+            "AWS_ENDPOINT_URL": url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }.items():
+            monkeypatch.setenv(key, value)
+        session = boto3.session.Session(region_name="us-west-2")
+        deployer = Deployer("ev-dev", region="us-west-2", session=session, poll_seconds=0.05)
+        deployer.ensure_bucket("ev-deploys")
+        url_ = deployer.upload("ev-deploys", template, built.packages)
+        cs_id, _ = deployer.change_set(url_, {"DeploymentBucket": "ev-deploys"})
+        assert cs_id is not None
+        report = deployer.execute(cs_id, emulator=True)
+        assert report.ok, report
+        [mapping] = session.client("lambda").list_event_source_mappings(
+            FunctionName="ev-dev-react"
+        )["EventSourceMappings"]
+        assert mapping["BatchSize"] == 5
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        events = session.client("events")
+        rules = {r["Name"]: r for r in events.list_rules()["Rules"]}
+        schedules = sorted(r.get("ScheduleExpression", "") for r in rules.values())
+        assert schedules == ["cron(0 12 * * ? *)", "rate(10 minutes)"]
+        [on_bus] = events.list_rules(EventBusName="ev-bus")["Rules"]
+        assert json.loads(on_bus["EventPattern"])["source"] == ["aws.s3"]
+        topics = session.client("sns").list_topics()["Topics"]
+        assert [t["TopicArn"].rsplit(":", 1)[1] for t in topics] == ["ops-alerts"]
