@@ -35,6 +35,7 @@ MB = 1024 * 1024
 #: bytes). The 50 MB zipped quota (CodeSizeZipped) binds only a zip uploaded directly through
 #: the Lambda API or console, which deploy never does. Tests lower the limit.
 LIMITS = {"unzipped": 250 * MB}
+NEAR = 0.8  #: a package over this share of the limit is warned about
 #: in the Lambda Python runtime already; vendoring them only costs size
 PROVIDED = {"boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six"}
 _SKIP_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".git"}
@@ -369,6 +370,12 @@ def package(
     except PackageTooLarge:
         scratch.unlink(missing_ok=True)
         raise
+    if unzipped > NEAR * LIMITS["unzipped"] and warnings is not None:
+        warnings.append(
+            f"{file}: the lambda package of '{spec.name}' is {unzipped / MB:.1f} MB unzipped, "
+            f"within {100 - NEAR * 100:.0f}% of Lambda's {LIMITS['unzipped'] / MB:.0f} MB "
+            "(function and layers): a layer or a new requirement can tip it over"
+        )
     digest = hashlib.sha256(data).hexdigest()[:12]
     final = folder / f"{label}-{digest}.zip"
     for stale in folder.glob(f"{label}-*.zip"):
