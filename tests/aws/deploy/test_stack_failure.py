@@ -87,6 +87,7 @@ class FakeCloudFormation:
         self.status = status
         self.events = list(events or [])
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.fixed = False  # once True, an execution succeeds
 
     def _stack(self) -> dict[str, Any]:
         if self.status is None:
@@ -111,6 +112,10 @@ class FakeCloudFormation:
 
     def execute_change_set(self, **kw: Any) -> None:
         self.calls.append(("execute_change_set", kw))
+        if self.fixed:
+            self.events.append(_event(100 + len(self.calls), "s", STACK, "CREATE_COMPLETE"))
+            self.status = "CREATE_COMPLETE"
+            return
         self.events += ROLLED_BACK
         self.status = "ROLLBACK_COMPLETE"
 
@@ -128,12 +133,22 @@ class FakeCloudFormation:
         return {"Status": "CREATE_COMPLETE", "Changes": []}
 
 
+class FakeS3:
+    """The deployment bucket: there, and every upload accepted."""
+
+    def head_bucket(self, **kw: Any) -> None: ...
+
+    def head_object(self, **kw: Any) -> None: ...
+
+    def put_object(self, **kw: Any) -> None: ...
+
+
 class FakeSession:
     def __init__(self, cf: FakeCloudFormation) -> None:
         self.cf = cf
 
     def client(self, name: str, region_name: str | None = None) -> Any:
-        return self.cf if name == "cloudformation" else object()
+        return self.cf if name == "cloudformation" else FakeS3()
 
 
 def _deployer(cf: FakeCloudFormation, notices: list[str] | None = None) -> Deployer:
@@ -207,3 +222,35 @@ def test_an_emulators_json_error_is_read_out_of_botocores_quote() -> None:
         }
 
     assert _message(Quoted()) == "ResourceInUseException: Table already exists: cirrus-dev-state"
+
+
+def test_cirro_deploy_on_a_rollback_exits_1_and_the_next_deploy_recreates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cirrostratus.aws.deploy as deploy_module
+
+    cf = FakeCloudFormation(None)
+    real = deploy_module.Deployer
+
+    def on_fake(stack: str, **kw: Any) -> Deployer:
+        kw.pop("profile", None)
+        return real(stack, session=FakeSession(cf), **kw)
+
+    monkeypatch.setattr(deploy_module, "Deployer", on_fake)
+    root = make_project(tmp_path / "proj", "s")
+    args = ["--project", str(root), "deploy", "--no-vendor", "--poll", "0", "--bucket", "b"]
+    failed = cirro(*args, code=1)
+    assert "stack s-dev: ROLLBACK_COMPLETE" in failed.output
+    assert "failed: OrderQueue (AWS::SQS::Queue): Resource handler returned" in failed.output
+    assert "OrderQueue (AWS::SQS::Queue) CREATE_FAILED: Resource handler" in failed.output
+    assert "deploying s-dev failed (ROLLBACK_COMPLETE); fix the cause and deploy again" in str(
+        failed.exception
+    )
+    cf.fixed = True
+    again = cirro(*args)
+    assert "stack s-dev is ROLLBACK_COMPLETE: its creation failed" in again.output
+    assert "stack s-dev: CREATE_COMPLETE" in again.output
+    assert [c[0] for c in cf.calls] == [
+        "create_change_set", "execute_change_set",  # rolled back
+        "delete_stack", "create_change_set", "execute_change_set",
+    ]  # fmt: skip
