@@ -150,9 +150,9 @@ def upload_file(
 ) -> str:
     """Like `upload`, for a file the task wrote in its workdir and no longer needs: to a local
     data store it is moved into place (a rename, or one streamed copy across file systems)
-    rather than read into memory and written again, which for a large COG costs more than
-    everything else the task does besides converting it. With `keep_in` (upload off) the
-    file stays where it is and its path is the href."""
+    rather than read into memory and written again (for a 2048x2048x3 COG of 25 MB, that
+    was about 5% of convert-to-cog's time). With `keep_in` (upload off) the file stays where
+    it is and its path is the href."""
     if keep_in is not None:
         return str(path.absolute())
     folder, _, _ = _destination(item, key, upload_options, data_root)
