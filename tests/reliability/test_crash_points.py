@@ -23,7 +23,6 @@ from .harness import (
     payload,
     show,
     start_engine,
-    strays,
     submit,
     wait_for,
     wait_idle,
