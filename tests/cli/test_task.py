@@ -138,3 +138,25 @@ def test_an_event_that_is_not_a_payload_is_passed_on_untouched(tmp_path: Path) -
     proc = cirro(tmp_path, f"{handler}:handler", "-", stdin=orjson.dumps(event))
     assert proc.returncode == 0, proc.stderr
     assert orjson.loads(proc.stdout) == event
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["envdump", "-", "--no-upload"], b"--no-upload reaches a stactask Task class only"),
+        (["nope", "-"], b"no task, function or feeder named 'nope'"),
+    ],
+)
+def test_a_refused_run_prints_its_refusal_alone(
+    tmp_path: Path, args: list[str], words: bytes
+) -> None:
+    """A payload without an id would be given one; a run refused before it starts must not say
+    so (no id line for a payload that never ran): the refusal is the only output."""
+    payload = orjson.loads(PAYLOAD.read_bytes())
+    del payload["id"]
+    proc = cirro(tmp_path, *args, stdin=orjson.dumps(payload))
+    assert proc.returncode == (2 if b"no-upload" in words else 1), proc.stderr
+    assert proc.stdout == b""
+    lines = proc.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and words.decode() in lines[0], lines
+    assert b"assigned" not in proc.stderr and b"Traceback" not in proc.stderr

@@ -99,12 +99,6 @@ def run(
     if local_aws is not None:  # `--aws local`: the task's boto3 reaches moto
         locations = local_aws.locations
     work = Path(workdir).absolute() if workdir else None
-    # after every usage check, so a refused run prints one line
-    assigned = once.assign_payload_id(event)
-    if assigned is not None:
-        click.echo(
-            f"the payload has no id: assigned {assigned} (as Cirrus's process does)", err=True
-        )
 
     if ":" in name and not name.startswith("arn:"):
         kwargs: dict[str, Any] = {"upload": upload}
@@ -119,6 +113,7 @@ def run(
         )
         if work is not None:
             spec = _with_workdir(spec, work)
+        _assign_id(event)
         result = asyncio.run(once.run_lambda(spec, event, locations.logs_dir))
     else:
         from cirrostratus.runtime.names import component_name
@@ -146,6 +141,12 @@ def run(
                 f"cirro task run {module}:CLASS {payload} --no-upload --workdir DIR "
                 "(CLASS: the Task subclass defined there)"
             )
+        if batch or lspec is None:
+            try:  # a task with no way to run as a job is refused before anything is printed
+                once.batch_job(project, resolved, locations, extra)
+            except LookupError as exc:
+                raise CliError(str(exc)) from None
+        _assign_id(event)
         if batch or lspec is None:
             try:
                 result = asyncio.run(
@@ -244,6 +245,21 @@ def _error_line(payload: bytes) -> str:
     if isinstance(doc, dict) and ("errorType" in doc or "errorMessage" in doc):
         return f"{doc.get('errorType', 'Error')}: {doc.get('errorMessage', '')}"
     return str(doc)[:500]
+
+
+def _assign_id(event: Any) -> None:
+    """Give a payload without an id Cirrus's id, as its process lambda does, and say so.
+
+    Called after every usage check and just before the task runs, so a refused run prints its
+    refusal alone, not an id for a payload that never ran.
+    """
+    from cirrostratus.runtime import once
+
+    assigned = once.assign_payload_id(event)
+    if assigned is not None:
+        click.echo(
+            f"the payload has no id: assigned {assigned} (as Cirrus's process does)", err=True
+        )
 
 
 def _with_workdir(spec: Any, work: Path) -> Any:
