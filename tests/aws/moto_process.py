@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 
@@ -23,12 +23,20 @@ def free_port() -> int:
 
 
 @contextmanager
-def moto_server(start_timeout: float = 60.0) -> Iterator[str]:
-    """Start `python -m moto.server`, wait until it answers, yield its URL, stop it."""
+def moto_server(
+    argv: Sequence[str] | None = None, start_timeout: float = 60.0, name: str = "moto's server"
+) -> Iterator[str]:
+    """Start a moto server in a child process, wait until it answers, yield its URL, stop it.
+
+    `argv` is the command without its address (default `python -m moto.server`); `-H
+    127.0.0.1 -p PORT` is appended, so any script that ends in moto's `main` fits (the docs
+    test's patched emulator). `name` is what an error calls the server.
+    """
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    command = list(argv) if argv is not None else [sys.executable, "-m", "moto.server"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [*command, "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -40,9 +48,9 @@ def moto_server(start_timeout: float = 60.0) -> Iterator[str]:
                     break
             except OSError:
                 if proc.poll() is not None:
-                    raise RuntimeError(f"moto's server exited with {proc.returncode}") from None
+                    raise RuntimeError(f"{name} exited with {proc.returncode}") from None
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"moto's server did not answer on {url}") from None
+                    raise RuntimeError(f"{name} did not answer on {url}") from None
                 time.sleep(0.1)
         yield url
     finally:

@@ -17,11 +17,7 @@ the page shows only what really happens. Run as `python aws_emulator.py -H 127.0
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -90,42 +86,20 @@ def _patch_route_table_delete() -> None:
     route_tables.RouteTable.delete_from_cloudformation_json = classmethod(delete)  # type: ignore[method-assign,assignment]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def aws_emulator(start_timeout: float = 60.0) -> Iterator[str]:
-    """Start this module's server in a child process on a loopback port; yield its URL."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [sys.executable, str(Path(__file__)), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    """Start this module's server in a child process on a loopback port; yield its URL.
+
+    The start-and-wait is tests/aws/moto_process.py's, with this script as the command."""
+    aws_tests = str(Path(__file__).parents[1] / "aws")
+    sys.path.insert(0, aws_tests)
     try:
-        deadline = time.monotonic() + start_timeout
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/moto-api/", timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"the AWS emulator exited with {proc.returncode}") from None
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"the AWS emulator did not answer on {url}") from None
-                time.sleep(0.1)
-        yield url
+        from moto_process import moto_server
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        sys.path.remove(aws_tests)
+    argv = [sys.executable, str(Path(__file__))]
+    with moto_server(argv, start_timeout, name="the AWS emulator") as url:
+        yield url
 
 
 if __name__ == "__main__":
