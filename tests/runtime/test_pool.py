@@ -103,6 +103,8 @@ def test_warm_reuse_imports_once(run: Any, pool: LambdaPool, import_log: Path) -
 
 
 def test_timeout_fails_and_replaces_the_worker(run: Any, pool: LambdaPool) -> None:
+    run(pool.invoke("sleep", {"seconds": 0.001}))  # known to be quick: requests pipeline
+
     async def two() -> list[Any]:
         return await asyncio.gather(
             pool.invoke("sleep", {"seconds": 5}),
@@ -115,6 +117,32 @@ def test_timeout_fails_and_replaces_the_worker(run: Any, pool: LambdaPool) -> No
     assert "timed out after 0.50 seconds" in (slow.cause or "")
     # the request queued behind it never started: it ran on the replacement worker
     assert quick["slept"] == 0.05
+
+
+def test_only_quick_functions_are_pipelined(run: Any) -> None:
+    """A burst of a quick function fills one warm worker's pipe; a long one's requests
+    wait in the parent and each worker holds one, so none idles while another has a queue."""
+    specs = {
+        "quick": _spec("quick", "sleep", reserved_concurrency=1, timeout_s=5),
+        "long": _spec("long", "sleep", timeout_s=5),
+    }
+
+    async def burst(p: LambdaPool, name: str, seconds: float) -> list[int]:
+        await p.invoke(name, {"seconds": seconds})  # one answer: its duration is known
+        calls = [asyncio.ensure_future(p.invoke(name, {"seconds": seconds})) for _ in range(6)]
+        await asyncio.sleep(0)  # every invoke has queued and been dispatched
+        depths = p.pipe_depths(name)
+        await asyncio.gather(*calls)
+        return depths
+
+    async def scenario() -> tuple[list[int], list[int]]:
+        # three slots: the quick function's worker keeps one, the long one may grow to two
+        async with LambdaPool(specs, max_workers=3, depth=4) as p:
+            return await burst(p, "quick", 0.001), await burst(p, "long", 0.2)
+
+    quick, long = run(scenario())
+    assert quick == [4]
+    assert long == [1, 1]
 
 
 def test_memory_limit_kills_the_worker(run: Any, pool: LambdaPool) -> None:

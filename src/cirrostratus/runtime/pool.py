@@ -1,9 +1,10 @@
 """Warm Lambda execution environments: a pool of worker processes per function.
 
 Like Lambda, a function keeps execution environments warm and reuses them: each worker
-imports the handler once and then serves many invocations. Unlike Lambda, requests are
-pipelined — up to `depth` are in a worker's pipe at once — so a worker never waits for the
-parent between invocations. Workers start lazily, at most `reserved_concurrency` per
+imports the handler once and then serves many invocations. Unlike Lambda, requests to a
+function that runs briefly are pipelined — up to `depth` are in a worker's pipe at once — so
+a worker never waits for the parent between invocations; a long-running function's requests
+wait in the parent for the first free worker instead. Workers start lazily, at most `reserved_concurrency` per
 function and `max_workers` in all; idle ones stop after `idle_timeout` seconds.
 
 Limits are enforced from the parent by one housekeeping task: a request running longer than
@@ -51,6 +52,14 @@ SpecLookup = Callable[[str], LambdaSpec | None] | Mapping[str, LambdaSpec]
 
 STEAL_AFTER_S = 1.0
 """At the global cap, only a worker idle this long is stopped to make room for another function."""
+PIPELINE_BELOW_S = 0.05
+"""Only a function whose invocations typically take less than this is pipelined.
+
+Pipelining saves one parent round trip (a fraction of a millisecond) per invocation, which
+matters for tiny tasks only. For long ones it costs: a request written into a busy worker's
+pipe cannot move, so a burst of long tasks ends with one worker still working through its
+pipe while another sits idle. Until a function has answered once its duration is unknown,
+and it is not pipelined either."""
 
 
 class _FunctionPool:
@@ -62,6 +71,7 @@ class _FunctionPool:
         self.safe_name = "".join(c if c.isalnum() or c in "-_" else "_" for c in spec.name)
         self.workers: list[Worker] = []
         self.pending: deque[Request] = deque()
+        self.typical_s: float | None = None  # moving average of invocation durations
         rc = spec.reserved_concurrency
         self.limit = max(1, rc) if rc is not None else pool.max_workers
 
@@ -70,10 +80,12 @@ class _FunctionPool:
 
         At most one worker of a function starts at a time: a burst pipelines onto the
         starting worker instead of paying a cold start (an import) per request, which on a
-        small machine costs more CPU than it saves.
+        small machine costs more CPU than it saves. Only short functions are pipelined
+        (PIPELINE_BELOW_S); a long one's requests wait here for the first free worker.
         """
         pending = self.pending
-        depth = self.pool.depth
+        typical = self.typical_s
+        depth = self.pool.depth if typical is not None and typical < PIPELINE_BELOW_S else 1
         while pending:
             target = None
             least = depth
@@ -97,6 +109,11 @@ class _FunctionPool:
                         self.pool.starved.add(self)  # waits for a slot elsewhere
                     return
             target.send(pending.popleft())
+
+    def timed(self, seconds: float) -> None:
+        """Note how long an invocation ran (an exponential moving average)."""
+        typical = self.typical_s
+        self.typical_s = seconds if typical is None else 0.8 * typical + 0.2 * seconds
 
     def requeue(self, reqs: deque[Request]) -> None:
         self.pending.extendleft(reversed(reqs))
@@ -353,6 +370,11 @@ class LambdaPool:
         """PIDs of the live workers of a function (for tests and `cirro` diagnostics)."""
         fp = self._by_ref.get(function_name) or self._pools.get(function_name)
         return [w.pid for w in fp.workers if w.pid] if fp else []
+
+    def pipe_depths(self, function_name: str) -> list[int]:
+        """How many requests sit in each live worker's pipe (the running one included)."""
+        fp = self._by_ref.get(function_name) or self._pools.get(function_name)
+        return [len(w.inflight) for w in fp.workers] if fp else []
 
     def busy(self) -> tuple[int, int]:
         """(workers running an invocation, live workers): `cirro serve`'s status file."""

@@ -173,6 +173,7 @@ class Worker(asyncio.SubprocessProtocol):
         if not self.inflight or self.inflight[0].ident != ident:
             return  # the request was already failed (timeout/memory) and requeued
         req = self.inflight.popleft()
+        self.fp.timed(now - self.head_started)
         self.head_started = now
         self.last_used = now
         if logs:
