@@ -23,7 +23,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cirrostratus.api import models, views
 from cirrostratus.api.assets import Forbidden
-from cirrostratus.api.backend import ApiBackend, BadRequest, NotFound, NotServed
+from cirrostratus.api.backend import ApiBackend
+from cirrostratus.api.errors import BadRequest, NotFound, NotServed
 from cirrostratus.api.middleware import Guard
 from cirrostratus.api.security import DEFAULT_MAX_BODY, payload_id_problem, token_matches
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from cirrostratus.api.backend import BadRequest, NotFound
+from cirrostratus.api.errors import BadRequest, NotFound
 
 
 class Forbidden(Exception):

@@ -4,60 +4,32 @@ Routes stay thin: each calls one method here. The state store answers queries, t
 store holds inputs and outputs, the history store the per-state timings, the log folder the
 task output, and `LocalEngine.submit` queues payloads exactly as `cirro submit` does. Nothing
 here reads or writes outside those stores.
+
+The class is the surface the routes call and `DeploymentBackend` (api/deployment.py)
+overrides; the work sits beside it: the SQL the state store protocol lacks (sqlreads.py),
+what the write routes accept (submission.py), a payload's spans and traceback (timeline.py),
+the cache for costly answers (cache.py) and the refusals (errors.py).
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
-from cirrostratus.state import STATES, StateRecord, StateStoreError
+from cirrostratus.api import sqlreads
+from cirrostratus.api.cache import Cached
+from cirrostratus.api.errors import BadRequest, NotFound, NotServed
+from cirrostratus.api.submission import read_submission, rerun_targets
+from cirrostratus.api.timeline import last_traceback, spans
+from cirrostratus.state import StateRecord, StateStoreError
 from cirrostratus.storage import StoreError, payload_key
 
 #: Seconds a computed /stats (and the dashboard's overview) is served before it is
 #: recomputed: binning 1,000,000 events takes seconds, so it is never done per request.
 STATS_TTL_S = 30.0
 OVERVIEW_TTL_S = 2.0
-#: Most records one rerun request may queue.
-RERUN_MAX = 10_000
-
-
-class NotFound(Exception):
-    """No record (or stored object) for what was asked."""
-
-
-class BadRequest(Exception):
-    """The request cannot be served as given; the message says what to change."""
-
-
-class NotServed(Exception):
-    """This API cannot serve that here (501); the message says what can."""
-
-
-@dataclass
-class _Cached:
-    value: Any = None
-    at: float = float("-inf")
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    took: float = 0.0
-
-    def get(self, ttl: float, compute: Callable[[], Any]) -> Any:
-        """The cached value while younger than `ttl`, or ten times what computing it took
-        (a small project's stats are always fresh, a million events' at most `ttl` old)."""
-        with self.lock:
-            if time.monotonic() - self.at > min(ttl, max(0.5, 10 * self.took)):
-                began = time.monotonic()
-                self.value = compute()
-                self.at = time.monotonic()
-                self.took = self.at - began
-            return self.value
 
 
 class ApiBackend:
@@ -74,10 +46,10 @@ class ApiBackend:
         self.token = token
         self.inflight = inflight  # executions running in the serving engine, when there is one
         self._local = threading.local()
-        self._stats = _Cached()
+        self._stats = Cached()
         self._submit_lock = threading.Lock()
         self._url_root: str | None = None  # the engine's intake connection is shared
-        self._overview = _Cached()
+        self._overview = Cached()
 
     def close(self) -> None:
         self.engine.close()
@@ -126,61 +98,21 @@ class ApiBackend:
         return conn
 
     def pairs(self) -> list[tuple[str, str]]:
-        """Every (collections, workflow) with records, by skipping along the index: one
-        O(log n) step per pair, so a million records cost what a dozen do."""
-        conn, found = self._conn(), []
-        row = conn.execute(
-            "SELECT collections, workflow FROM records ORDER BY collections, workflow LIMIT 1"
-        ).fetchone()
-        while row is not None:
-            found.append((str(row[0]), str(row[1])))
-            row = conn.execute(
-                "SELECT collections, workflow FROM records WHERE (collections, workflow) > (?, ?)"
-                " ORDER BY collections, workflow LIMIT 1",
-                row,
-            ).fetchone()
-        return found
+        """Every (collections, workflow) with records (the workflows list)."""
+        return sqlreads.pairs(self._conn())
 
     def last_event_seq(self) -> int:
-        row = self._conn().execute("SELECT max(seq) FROM events").fetchone()
-        return int(row[0] or 0)
+        return sqlreads.last_event_seq(self._conn())
 
     def transitions_since(self, seconds: float) -> dict[str, int]:
-        """Transitions into each state during the last `seconds` (the events' time index)."""
-        from datetime import timedelta
-
-        from cirrostratus.state import iso, utcnow
-
-        since = iso(utcnow() - timedelta(seconds=seconds))
-        rows = self._conn().execute(
-            "SELECT to_state, count(*) FROM events WHERE time >= ? AND to_state IS NOT NULL "
-            "GROUP BY to_state",
-            (since,),
-        )
-        return {str(s): int(n) for s, n in rows}
+        """Transitions into each state during the last `seconds` (`/metrics`)."""
+        return sqlreads.transitions_since(self._conn(), seconds)
 
     def task_durations(self, recent: int = 1000) -> dict[str, tuple[int, float, float]]:
         """Per state name over the last `recent` executions: (count, total s, max s)."""
         if self.history is None:
             return {}
-        conn = sqlite3.connect(f"file:{self.history.path}?mode=ro", uri=True)
-        try:
-            rows = conn.execute(
-                "SELECT document FROM history ORDER BY rowid DESC LIMIT ?", (recent,)
-            ).fetchall()
-        except sqlite3.OperationalError:
-            rows = []
-        finally:
-            conn.close()
-        out: dict[str, tuple[int, float, float]] = {}
-        for (doc,) in rows:
-            for s in orjson.loads(doc).get("states", []):
-                if s.get("type") != "Task" or s.get("seconds") is None:
-                    continue
-                n, total, most = out.get(s["state"], (0, 0.0, 0.0))
-                sec = float(s["seconds"])
-                out[s["state"]] = (n + 1, total + sec, max(most, sec))
-        return out
+        return sqlreads.task_durations(self.history.path, recent)
 
     # --- Cirrus's reads ------------------------------------------------------------------
 
@@ -263,21 +195,7 @@ class ApiBackend:
         start, end and seconds (the last one open while the record is busy)."""
         record = self.record(payload_id)
         events = self.store.events(payload_id, limit=10_000)
-        spans = []
-        for i, event in enumerate(events):
-            end = events[i + 1].time if i + 1 < len(events) else None
-            spans.append(
-                {
-                    "state": str(event.to_state) if event.to_state else None,
-                    "from": str(event.from_state) if event.from_state else None,
-                    "start": event.time,
-                    "end": end,
-                    "seconds": _seconds(event.time, end),
-                    "execution_id": event.execution_id,
-                    "error": event.error,
-                }
-            )
-        return {"payload_id": record.payload_id, "state": str(record.state), "spans": spans}
+        return {"payload_id": record.payload_id, "state": str(record.state), "spans": spans(events)}
 
     def logs(self, payload_id: str) -> Iterator[dict[str, Any]]:
         """Every task log record of the payload's executions, oldest execution first."""
@@ -299,44 +217,12 @@ class ApiBackend:
         latest = max(record.executions, key=lambda e: e.start or "", default=None)
         if latest is None:
             return None
-        lines = [
-            str(r.get("message", "")).rstrip("\n")
-            for r in sorted(
-                read_logs(self.locations.logs_dir, execution_id=latest.id),
-                key=lambda r: str(r.get("time", "")),
-            )
-            if r.get("stream") == "stderr"
-        ]
-        starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent")]
-        if not starts:
-            return None
-        return "\n".join(lines[starts[-1] :])
+        return last_traceback(read_logs(self.locations.logs_dir, execution_id=latest.id))
 
     def submit(self, body: bytes) -> dict[str, Any]:
         """Queue one payload, a list of them, or envelopes holding them; never a `{"url"}`
         (a request may not make the server read a file or URL it names)."""
-        from cirrostratus.payload import Payload, PayloadError, unwrap
-
-        try:
-            doc = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise BadRequest(f"the request body is not JSON: {exc}") from None
-        try:
-            raw = unwrap(doc, _refuse_urls)
-        except PayloadError as exc:
-            raise BadRequest(str(exc)) from None
-        if not raw:
-            raise BadRequest("no payload found (the body is an empty list)")
-        problems: list[str] = []
-        ids: list[str] = []
-        for i, data in enumerate(raw):
-            try:
-                ids.append(Payload.from_dict(data).id)
-            except PayloadError as exc:
-                found = exc.problems if len(raw) == 1 else exc.prefixed(f"[{i}]").problems
-                problems.extend(found)
-        if problems:
-            raise BadRequest("; ".join(problems))
+        raw, ids = read_submission(body)
         with self._submit_lock:
             messages = self._enqueue(raw, False)
         return {"payload_ids": ids, "message_ids": list(messages)}
@@ -346,37 +232,7 @@ class ApiBackend:
     ) -> dict[str, Any]:
         """Queue matching payloads again from their stored input, with replace (the rules
         of `cirro rerun --submit`: same filters, same reading of stored inputs)."""
-        limit = int(filters.pop("limit", None) or 1000)
-        if limit > RERUN_MAX:
-            raise BadRequest(f"limit={limit} is over {RERUN_MAX}; rerun in smaller steps")
-        chosen: list[str] = []
-        if payload_ids:
-            from cirrostratus.api.security import payload_id_problem
-
-            for pid in payload_ids:
-                problem = payload_id_problem(pid) or (
-                    None if "/workflow-" in pid else "a payload id has a /workflow- part"
-                )
-                if problem is not None:
-                    raise BadRequest(f"{problem}: {pid[:200]!r}")
-            found = self.store.get_many(payload_ids)
-            missing = [p for p in payload_ids if p not in found]
-            if missing:
-                raise NotFound(f"no payload with id {missing[0]!r}")
-            chosen = list(dict.fromkeys(payload_ids))
-        elif any(v is not None for v in filters.values()):
-            try:
-                for record in self.store.iter_query(**filters, limit=min(limit, 500)):
-                    chosen.append(record.payload_id)
-                    if len(chosen) >= limit:
-                        break
-            except (StateStoreError, ValueError) as exc:
-                raise BadRequest(str(exc)) from None
-        else:
-            raise BadRequest(
-                "say what to rerun: payload_ids, or at least one of state, workflow, "
-                "collections, since, error_prefix"
-            )
+        chosen = rerun_targets(self.store, filters, payload_ids)
         inputs, skipped = self._read_inputs(chosen)
         skipped_ids = {pid for pid, _ in skipped}
         ready = [p for p in chosen if p not in skipped_ids]
@@ -395,22 +251,3 @@ class ApiBackend:
             return fn(**kwargs)
         except (StateStoreError, ValueError) as exc:
             raise BadRequest(str(exc)) from None
-
-
-def _refuse_urls(url: str) -> bytes:
-    from cirrostratus.payload import PayloadError
-
-    raise PayloadError(
-        f"{{'url': {url!r}}}: the API does not fetch payloads by URL; send the payload itself"
-    )
-
-
-def _seconds(start: str, end: str | None) -> float | None:
-    if end is None:
-        return None
-    from datetime import datetime
-
-    return round((datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds(), 6)
-
-
-ALL_STATES = [str(s) for s in STATES]

@@ -43,8 +43,8 @@ def _need_extra() -> None:
 def deployment_backend(name: str, token: str) -> object:
     """The API's backend over deployment `name`: its state table (and events table), its
     process queue, and Step Functions for execution inputs and outputs."""
-    from cirrostratus.api.backend import NotFound
     from cirrostratus.api.deployment import DeploymentBackend
+    from cirrostratus.api.errors import NotFound
     from cirrostratus.cli.deployments import (
         deployment_intake,
         deployment_state,
