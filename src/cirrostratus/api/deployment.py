@@ -29,7 +29,8 @@ from typing import Any
 from cirrostratus.api.backend import ApiBackend
 from cirrostratus.api.cache import Cached
 from cirrostratus.api.errors import NotFound, NotServed
-from cirrostratus.state import STATES, Event, State, StateStoreError, iso, utcnow
+from cirrostratus.state import STATES, StateStoreError, iso, utcnow
+from cirrostratus.state.dynamodb_events import event_from
 
 #: Seconds the scanned list of (collections, workflow) is reused.
 PAIRS_TTL_S = 300.0
@@ -185,7 +186,7 @@ class DeploymentBackend(ApiBackend):
         start = max(_EPOCH + after * _MICRO, end - timedelta(days=1))
         out: list[Any] = []
         for data in self._window(start, end):
-            out.append(_event(data))
+            out.append(event_from(data, micros(str(data["time"]))))
             if len(out) >= limit:
                 break
         return out
@@ -246,15 +247,3 @@ class DeploymentBackend(ApiBackend):
             except orjson.JSONDecodeError as exc:
                 skipped.append((pid, f"its execution input is not JSON ({exc})"))
         return payloads, skipped
-
-
-def _event(data: dict[str, Any]) -> Event:
-    return Event(
-        seq=micros(str(data["time"])),
-        time=str(data["time"]),
-        payload_id=str(data["payload_id"]),
-        from_state=State(data["from_state"]) if data.get("from_state") else None,
-        to_state=State(data["to_state"]) if data.get("to_state") else None,
-        execution_id=data.get("execution_id"),
-        error=data.get("error"),
-    )

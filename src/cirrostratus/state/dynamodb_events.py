@@ -78,6 +78,20 @@ def outbox_seq(sk: str) -> int:
     return int(sk.partition("#")[0])
 
 
+def event_from(data: dict[str, Any], seq: int) -> Event:
+    """The Event of a decoded transition item (`event_items`' fields). `seq` is the caller's:
+    a position in a list here, microseconds since the epoch in the deployment API's stream."""
+    return Event(
+        seq=seq,
+        time=str(data["time"]),
+        payload_id=str(data["payload_id"]),
+        from_state=State(data["from_state"]) if data.get("from_state") else None,
+        to_state=State(data["to_state"]) if data.get("to_state") else None,
+        execution_id=data.get("execution_id"),
+        error=data.get("error"),
+    )
+
+
 class DynamoEvents:
     """Reads of the events table; the store writes it inside its transactions."""
 
@@ -117,17 +131,7 @@ class DynamoEvents:
             data = {k: decode(v) for k, v in item.items()}
             if payload_id is not None and data["payload_id"] != payload_id:
                 continue  # a digest collision: never seen, but cheap to rule out
-            out.append(
-                Event(
-                    seq=seq,
-                    time=str(data["time"]),
-                    payload_id=str(data["payload_id"]),
-                    from_state=State(data["from_state"]) if data.get("from_state") else None,
-                    to_state=State(data["to_state"]) if data.get("to_state") else None,
-                    execution_id=data.get("execution_id"),
-                    error=data.get("error"),
-                )
-            )
+            out.append(event_from(data, seq))
             if len(out) >= limit:
                 break
         return out
