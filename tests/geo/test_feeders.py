@@ -291,5 +291,6 @@ def test_cli_shows_no_temp_file_and_no_traceback(
     assert "feed-listing: 2 payloads in all" in dry.stderr
     assert "wrote " not in dry.stderr and "result.json" not in dry.stderr
     bad = runner.invoke(main, [*args, "--param", f"root={tmp_path / 'nope'}"])
-    assert bad.exit_code == 1
-    assert "does not exist" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.exit_code == 1  # said once, by the error (no `[ERROR]` copy of it on stderr)
+    assert "does not exist" in str(bad.exception) and "does not exist" not in bad.stderr
+    assert "Traceback" not in bad.stderr

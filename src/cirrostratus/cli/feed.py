@@ -91,17 +91,27 @@ def build_event(
 
 
 @contextlib.contextmanager
-def _without_line(unwanted: str, tracebacks: bool) -> Iterator[None]:
-    """Pass stderr through, less the line `unwanted` (task run's note of its output file) and,
-    unless `tracebacks`, the traceback a failing feeder logs: a feeder fails mostly on a bad
-    parameter, which its error line names; `cirro -v feed ...` shows the traceback too."""
+def _feeder_stderr(unwanted: str | None, tracebacks: bool) -> Iterator[None]:
+    """Pass the feeder's stderr through once, as one error: less the line `unwanted` (task run's
+    note of a temp output file), less the `[ERROR] Type: message` line Lambda logs for the
+    exception that ends the run (the `Error:` line says it), and, unless `tracebacks`, less the
+    traceback: a feeder fails mostly on a bad parameter, which its error line names;
+    `cirro -v feed ...` shows the traceback too."""
     held = io.StringIO()
+    failure: str | None = None
     try:
         with contextlib.redirect_stderr(held):
-            yield
+            try:
+                yield
+            except CliError as exc:
+                failure = str(exc)
+                raise
     finally:
+        text = held.getvalue()
+        if failure:  # the error line of the exception, which may span lines, said once
+            text = text.replace(f"[ERROR] {failure}\n", "", 1)
         in_traceback = False
-        for line in held.getvalue().splitlines():
+        for line in text.splitlines():
             if not tracebacks:
                 if line.startswith("Traceback (most recent call last):"):
                     in_traceback = True
@@ -111,6 +121,14 @@ def _without_line(unwanted: str, tracebacks: bool) -> Iterator[None]:
                 in_traceback = False
             if line != unwanted:
                 print(line, file=sys.stderr)
+
+
+def _named(exc: CliError, name: str) -> CliError:
+    """The feeder's failure naming the feeder (the builtins' messages start with it already)."""
+    message = str(exc)
+    if name in message:
+        return exc
+    return CliError(f"feeder {name}: {message}", exc.exit_code)
 
 
 @click.command()
@@ -182,22 +200,29 @@ def feed(
         if (dry_run or not submit) and isinstance(body, dict):
             body["output"] = str(payloads)
         event_path.write_text(json.dumps(body), encoding="utf-8")
+        verbose = bool(ctx.find_root().obj and ctx.find_root().obj.get("verbose"))
         if submit and not dry_run:
-            ctx.invoke(run, name=name, payload=str(event_path), env=env, no_task_envs=no_task_envs)
+            try:
+                with _feeder_stderr(None, tracebacks=verbose):
+                    ctx.invoke(
+                        run, name=name, payload=str(event_path), env=env, no_task_envs=no_task_envs
+                    )
+            except CliError as exc:
+                raise _named(exc, name) from None
             return
         result = Path(tmp) / "result.json"
-        verbose = bool(ctx.find_root().obj and ctx.find_root().obj.get("verbose"))
-        with _without_line(
-            f"wrote {result}", tracebacks=verbose
-        ):  # a temp file, gone when the command ends
-            ctx.invoke(
-                run,
-                name=name,
-                payload=str(event_path),
-                output=str(result),
-                env=env,
-                no_task_envs=no_task_envs,
-            )
+        try:  # the result goes to a temp file, gone when the command ends: not worth a line
+            with _feeder_stderr(f"wrote {result}", tracebacks=verbose):
+                ctx.invoke(
+                    run,
+                    name=name,
+                    payload=str(event_path),
+                    output=str(result),
+                    env=env,
+                    no_task_envs=no_task_envs,
+                )
+        except CliError as exc:
+            raise _named(exc, name) from None
         if not payloads.exists():
             raise CliError(
                 f"feeder {name} does not support --dry-run/--run (it wrote no payloads to the "

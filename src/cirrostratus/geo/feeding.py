@@ -104,6 +104,20 @@ def _flush(batch: list[dict[str, Any]], sink: Any, component: str, send: Send | 
     return count
 
 
+def whole_number(event: dict[str, Any], key: str, component: str) -> int | None:
+    """`event[key]` as a whole number, None when absent; a bad value is refused naming the
+    feeder, the field and the fix, not with int()'s bare "invalid literal"."""
+    value = event.get(key)
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{component}: `{key}` must be a whole number (got {value!r}), e.g. --param {key}=100"
+        ) from None
+
+
 def limited(items: Iterable[dict[str, Any]], max_items: Any) -> Iterator[dict[str, Any]]:
     """At most `max_items` items (None: all)."""
     left = int(max_items) if max_items not in (None, "") else None

@@ -16,12 +16,21 @@ from cirrostratus.geo import feeding, listing
 def _items(event: dict[str, Any]) -> Iterator[dict[str, Any]]:
     root = event.get("root")
     if not root:
-        raise ValueError("feed-listing: `root` (a folder, file:// or s3:// URL) is required")
+        raise ValueError(
+            "feed-listing: `root` (a folder, file:// or s3:// URL) is required, "
+            "e.g. --param root=$PWD/scenes"
+        )
     mode = event.get("items", "raster")
     if mode not in ("raster", "template"):
-        raise ValueError(f"feed-listing: items must be 'raster' or 'template' (got {mode!r})")
+        raise ValueError(
+            f"feed-listing: `items` must be 'raster' or 'template' (got {mode!r}), "
+            "e.g. --param items=raster"
+        )
     if mode == "template" and not isinstance(event.get("item_template"), dict):
-        raise ValueError("feed-listing: items: template needs `item_template` (a STAC item)")
+        raise ValueError(
+            "feed-listing: items: template needs `item_template` (a STAC item): "
+            "put it in a --params FILE"
+        )
     for href in listing.list_files(str(root), str(event.get("glob", "**/*.tif"))):
         if mode == "template":
             yield listing.from_template(href, event["item_template"])
@@ -36,5 +45,5 @@ def _items(event: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    items = feeding.limited(_items(event), event.get("max_items"))
+    items = feeding.limited(_items(event), feeding.whole_number(event, "max_items", "feed-listing"))
     return feeding.emit(feeding.group(items, event.get("group_by")), event, "feed-listing", send)

@@ -14,6 +14,7 @@ import os
 from typing import Any
 
 from cirrostratus.builtins.local_intake import send
+from cirrostratus.geo import feeding
 
 PAGE = 500
 
@@ -25,11 +26,10 @@ def lambda_handler(event: Any, context: Any = None) -> dict[str, Any]:
 
     if not isinstance(event, dict) or not event.get("collections") or not event.get("workflow"):
         raise ValueError(
-            'feed-rerun needs {"collections": ..., "workflow": ...} '
-            "(and optionally state, since, limit, error_begins_with)"
+            "feed-rerun needs `collections` and `workflow` (optionally state, since, limit, "
+            "error_begins_with), e.g. --param collections=sentinel-2-l2a --param workflow=mirror"
         )
-    limit = event.get("limit")
-    wanted = int(limit) if limit else None
+    wanted = feeding.whole_number(event, "limit", "feed-rerun") or None
     state = event.get("state")
     with SqliteStateStore(os.environ["CIRRUS_STATE_DB"]) as states:
         found: list[Any] = []

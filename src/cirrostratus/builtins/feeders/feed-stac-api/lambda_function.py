@@ -20,14 +20,17 @@ def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]
 
     url = event.get("url")
     if not url:
-        raise ValueError("feed-stac-api: `url` (the STAC API's root) is required")
+        raise ValueError(
+            "feed-stac-api: `url` (the STAC API's root) is required, "
+            "e.g. --param url=https://earth-search.aws.element84.com/v1"
+        )
     search = {key: event[key] for key in SEARCH_KEYS if event.get(key) not in (None, "")}
     if event.get("filter") is not None:
         search["filter_lang"] = event.get("filter_lang", "cql2-json")
     feeding.template(event, "feed-stac-api")
+    most = feeding.whole_number(event, "max_items", "feed-stac-api")
+    page_size = feeding.whole_number(event, "page_size", "feed-stac-api") or 100
     client = Client.open(str(url))
-    found = client.search(
-        **search, max_items=event.get("max_items"), limit=int(event.get("page_size", 100))
-    )
+    found = client.search(**search, max_items=most, limit=page_size)
     items = found.items_as_dicts()
     return feeding.emit(feeding.group(items, event.get("group_by")), event, "feed-stac-api", send)

@@ -56,9 +56,13 @@ def crawl(root: str, collections: list[str] | None) -> Iterator[dict[str, Any]]:
 def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     root = event.get("catalog")
     if not root:
-        raise ValueError("feed-stac-crawl: `catalog` (the URL of a catalog.json) is required")
+        raise ValueError(
+            "feed-stac-crawl: `catalog` (the URL of a catalog.json) is required, "
+            "e.g. --param catalog=$PWD/catalog.json"
+        )
     collections = event.get("collections")
     if isinstance(collections, str):
         collections = [collections]
-    items = feeding.limited(crawl(str(root), collections), event.get("max_items"))
+    most = feeding.whole_number(event, "max_items", "feed-stac-crawl")
+    items = feeding.limited(crawl(str(root), collections), most)
     return feeding.emit(feeding.group(items, event.get("group_by")), event, "feed-stac-crawl", send)
