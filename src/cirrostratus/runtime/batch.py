@@ -6,63 +6,49 @@ integration returns: the job description with PascalCase keys. A failed job rais
 TaskFailed("States.TaskFailed", <that description as JSON>), which is what Cirrus's
 post-batch reads: `Attempts[-1].Container.LogStreamName` names the log it parses.
 
-How an attempt runs, in order of preference:
-1. Cirrus's lambda-runner images (`run <function> <url>`): the named task's lambda code in a
-   fresh Python process (`batch_lambda`), with the batch contract;
-2. the owning task's `batch.local.command`, in the task's folder;
-3. the job's image with docker or podman, when one answers `info`;
-4. otherwise the attempt fails with a message that says how to give a local command.
-Each attempt holds its vCPUs, memory and GPUs as slots on this machine (and vCPUs against its
-queue's MaxvCpus), is killed after Timeout.AttemptDurationSeconds, and is retried up to
-RetryStrategy.Attempts. Output goes to `<logs>/batch/<log stream name>`.
+This module schedules: each attempt holds its vCPUs, memory and GPUs as slots on this
+machine (and vCPUs against its queue's MaxvCpus), may lose its host on a SPOT queue, and is
+retried up to RetryStrategy.Attempts. How an attempt runs (a lambda-runner command, the task's
+`batch.local.command`, a container, or a failure saying how to give a local command; killed
+after Timeout.AttemptDurationSeconds) is batch_attempt.py; the description's shape is
+batch_description.py. Output goes to `<logs>/batch/<log stream name>`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import random
 import shutil
-import signal
-import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
-
-import orjson
+from typing import Any, NoReturn
 
 from cirrostratus.project.local_batch import SpotInterruption, spot_interruption
-from cirrostratus.runtime.children import PIDS_DIR, ChildRecords, die_with_parent, reap
-from cirrostratus.runtime.containers import EngineProbe, container_command, probe_engine
-from cirrostratus.runtime.env import LOCAL_ACCOUNT, StackContext, process_environment
-from cirrostratus.runtime.errors import BATCH_FAILED, TaskFailed
-from cirrostratus.runtime.jobs import (
-    JobSpec,
-    QueueSpec,
-    fill_refs,
-    project_jobs,
-    project_queues,
-    reference,
+from cirrostratus.runtime.batch_attempt import AttemptFailed, kill_group, plan, run_attempt
+from cirrostratus.runtime.batch_description import (
+    CLIENT_ERROR,
+    ESSENTIAL_EXITED,
+    Submission,
+    fail_before_start,
+    finish,
+    now_ms,
+    submission,
 )
+from cirrostratus.runtime.children import PIDS_DIR, ChildRecords, reap
+from cirrostratus.runtime.containers import EngineProbe, probe_engine
+from cirrostratus.runtime.env import StackContext, process_environment
+from cirrostratus.runtime.errors import TaskFailed
+from cirrostratus.runtime.jobs import JobSpec, QueueSpec, project_jobs, project_queues, reference
 from cirrostratus.runtime.logs import batch_log_path
 from cirrostratus.runtime.slots import Slots, gpu_count, machine_memory_mb
 from cirrostratus.runtime.spec import LambdaSpec, project_specs, stack_of
 from cirrostratus.storage.locations import Locations
 
 log = logging.getLogger(__name__)
-
-CLIENT_ERROR = "Batch.ClientException"
-ESSENTIAL_EXITED = "Essential container in task exited"
-"""AWS Batch's StatusReason for a job whose container ended (exit code 0 or not)."""
-
-
-class _AttemptFailed(Exception):
-    """An attempt that could not even start (no engine, no GPU, unknown function)."""
 
 
 class BatchRunner:
@@ -137,7 +123,7 @@ class BatchRunner:
     async def close(self) -> None:
         """Kill the jobs still running (their attempts end as killed)."""
         for proc in list(self._running):
-            _kill_group(proc.pid)
+            kill_group(proc.pid)
 
     # -- lookups ------------------------------------------------------------------------
     def job(self, ref: Any) -> JobSpec:
@@ -187,56 +173,8 @@ class BatchRunner:
             raise TaskFailed(CLIENT_ERROR, "submitJob needs JobDefinition, JobName and JobQueue")
         job = self.job(params["JobDefinition"])
         queue = self.queue(params.get("JobQueue"))
-        job_id = str(uuid.uuid4())
-        job_name = str(params.get("JobName") or job.name)
-        overrides = params.get("ContainerOverrides") or {}
-        parameters = {
-            **job.parameters,
-            **{str(k): _text(v) for k, v in (params.get("Parameters") or {}).items()},
-        }
-        command = fill_refs(overrides.get("Command") or job.command, parameters)
-        env = dict(job.environment)
-        for item in overrides.get("Environment") or []:
-            env[str(item["Name"])] = _text(item.get("Value", ""))
-        vcpus, memory, gpus = job.vcpus, float(job.memory_mb), job.gpus
-        for req in overrides.get("ResourceRequirements") or []:
-            kind, value = str(req.get("Type", "")).upper(), req.get("Value")
-            if kind == "VCPU":
-                vcpus = float(value)
-            elif kind == "MEMORY":
-                memory = float(value)
-            elif kind == "GPU":
-                gpus = int(value)
-        env.update(
-            {
-                "AWS_BATCH_JOB_ID": job_id,
-                "AWS_BATCH_JQ_NAME": queue.name,
-                "AWS_BATCH_CE_NAME": "local",
-            }
-        )
-        region = self.stack.region
-        created = _ms()
-        description: dict[str, Any] = {
-            "JobArn": f"arn:aws:batch:{region}:{LOCAL_ACCOUNT}:job/{job_id}",
-            "JobName": job_name,
-            "JobId": job_id,
-            "JobQueue": f"arn:aws:batch:{region}:{LOCAL_ACCOUNT}:job-queue/{queue.name}",
-            "JobDefinition": f"arn:aws:batch:{region}:{LOCAL_ACCOUNT}:job-definition/{job.name}:1",
-            "Status": "RUNNABLE",
-            "Parameters": parameters,
-            "CreatedAt": created,
-            "RetryStrategy": {"Attempts": job.attempts},
-            "Attempts": [],
-            "Container": {
-                "Image": job.image,
-                "Vcpus": vcpus,
-                "Memory": int(memory),
-                "Command": command,
-                "Environment": [{"Name": k, "Value": v} for k, v in env.items()],
-            },
-        }
-        if job.timeout_s:
-            description["Timeout"] = {"AttemptDurationSeconds": job.timeout_s}
+        sub = submission(job, queue, params, self.stack.region)
+        description, env, gpus = sub.description, sub.env, sub.gpus
         if gpus > self.slots.gpus:
             where = (
                 "none is visible" if not self.slots.gpus else f"only {self.slots.gpus} are visible"
@@ -255,10 +193,10 @@ class BatchRunner:
             if queue.spot and self._interrupt():
                 description["Attempts"].append(self._interrupted(job))
                 continue
-            qtaken = await queue_slots.acquire(vcpus) if queue_slots else None
-            taken = await self.slots.acquire(vcpus, memory, gpus)
+            qtaken = await queue_slots.acquire(sub.vcpus) if queue_slots else None
+            taken = await self.slots.acquire(sub.vcpus, sub.memory, gpus)
             try:
-                record = await self._attempt(job, job_id, command, env, taken, parameters)
+                record = await self._attempt(job, sub, taken)
             finally:
                 await self.slots.release(taken)
                 if queue_slots and qtaken:
@@ -266,45 +204,16 @@ class BatchRunner:
             description["Attempts"].append(record)
             if record["Container"].get("ExitCode") == 0:
                 break
-        last = description["Attempts"][-1]
-        description["StartedAt"] = description["Attempts"][0].get("StartedAt", created)
-        description["StoppedAt"] = last.get("StoppedAt", _ms())
-        description["Container"]["ExitCode"] = last["Container"].get("ExitCode")
-        if last["Container"].get("Reason"):
-            description["Container"]["Reason"] = last["Container"]["Reason"]
-        description["Container"]["LogStreamName"] = last["Container"]["LogStreamName"]
-        if last["Container"].get("ExitCode") == 0:
-            description["Status"] = "SUCCEEDED"
-            description["StatusReason"] = ESSENTIAL_EXITED
-            return description
-        description["Status"] = "FAILED"
-        description["StatusReason"] = last.get("StatusReason") or ESSENTIAL_EXITED
-        raise TaskFailed(BATCH_FAILED, orjson.dumps(description).decode())
+        return finish(description)
 
     def _fail_before_start(
         self, description: dict[str, Any], job: JobSpec, kind: str, message: str
-    ) -> None:
+    ) -> NoReturn:
         stream = self._stream(job)
         path = batch_log_path(self.logs_dir, stream)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f"{kind}: {message}\n")
-        now = _ms()
-        description["Attempts"].append(
-            {
-                "Container": {"ExitCode": None, "LogStreamName": stream, "Reason": message},
-                "StartedAt": now,
-                "StoppedAt": now,
-                "StatusReason": message,
-            }
-        )
-        description.update(
-            Status="FAILED",
-            StatusReason=message,
-            StartedAt=now,
-            StoppedAt=now,
-        )
-        description["Container"].update(ExitCode=None, LogStreamName=stream, Reason=message)
-        raise TaskFailed(BATCH_FAILED, orjson.dumps(description).decode())
+        fail_before_start(description, stream, message)
 
     def _interrupt(self) -> bool:
         """Whether this attempt on a SPOT queue loses its host (see SpotInterruption)."""
@@ -326,7 +235,7 @@ class BatchRunner:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f"cirro: spot interruption (custom.cirro.batch.local)\n{reason}\n")
         log.info("job %s: spot interruption, %s", job.logical_id, reason)
-        now = _ms()
+        now = now_ms()
         return {
             "Container": {"LogStreamName": stream},
             "StartedAt": now,
@@ -338,175 +247,49 @@ class BatchRunner:
         return f"{job.name}/default/{uuid.uuid4().hex}"
 
     async def _attempt(
-        self,
-        job: JobSpec,
-        job_id: str,
-        command: list[str],
-        env: dict[str, str],
-        taken: tuple[float, float, int],
-        parameters: dict[str, str],
+        self, job: JobSpec, sub: Submission, taken: tuple[float, float, int]
     ) -> dict[str, Any]:
+        """One attempt of `sub` holding `taken`: its Attempts entry (a log stream of its own)."""
         stream = self._stream(job)
         path = batch_log_path(self.logs_dir, stream)
         path.parent.mkdir(parents=True, exist_ok=True)
-        started = _ms()
+        started = now_ms()
         record: dict[str, Any] = {"Container": {"LogStreamName": stream}, "StartedAt": started}
         workdir = Path(tempfile.mkdtemp(prefix="cirro-batch-"))
         try:
             try:
-                argv, cwd = self._plan(job, job_id, command, env, taken, parameters, workdir)
-            except _AttemptFailed as exc:
+                argv, cwd = plan(
+                    job,
+                    sub.job_id,
+                    sub.command,
+                    sub.env,
+                    taken,
+                    sub.parameters,
+                    workdir,
+                    lambdas=self.lambdas,
+                    engine=self.engine,
+                    mounts=self.mounts,
+                )
+            except AttemptFailed as exc:
                 kind, message = exc.args
                 path.write_text(f"{kind}: {message}\n")
                 record["Container"].update(ExitCode=None, Reason=message)
                 record["StatusReason"] = message
                 return record
-            code, status, reason = await self._run(
-                argv, cwd, process_environment(env), path, job.timeout_s
+            code, status, reason = await run_attempt(
+                argv,
+                cwd,
+                process_environment(sub.env),
+                path,
+                job.timeout_s,
+                running=self._running,
+                children=self.children,
             )
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         record["Container"]["ExitCode"] = code
-        record["StoppedAt"] = _ms()
+        record["StoppedAt"] = now_ms()
         record["StatusReason"] = status or ESSENTIAL_EXITED
         if reason or status:
             record["Container"]["Reason"] = reason or status
         return record
-
-    def _plan(
-        self,
-        job: JobSpec,
-        job_id: str,
-        command: list[str],
-        env: dict[str, str],
-        taken: tuple[float, float, int],
-        parameters: dict[str, str],
-        workdir: Path,
-    ) -> tuple[list[str], Path]:
-        if job.runs_lambda and command[:1] == ["run"] and len(command) >= 3:
-            function, url = command[1], command[2]
-            spec = self.lambdas(function) if self.lambdas else None
-            if spec is None:
-                raise _AttemptFailed(
-                    "FunctionNotFound",
-                    f"`run {function}`: no lambda-enabled task, function or feeder of the project "
-                    f"matches {function!r} (job definition {job.logical_id})",
-                )
-            env.setdefault("LAMBDA_TASK_ROOT", str(spec.directory))
-            argv = [
-                spec.python or sys.executable,  # the lambda's own environment (taskenv)
-                "-m",
-                "cirrostratus.runtime.batch_lambda",
-                "--directory",
-                str(spec.directory),
-                "--handler",
-                spec.handler,
-                url,
-            ]
-            return argv, workdir
-        if job.local_command:
-            if job.directory is None:
-                raise _AttemptFailed(
-                    "LocalCommandError", "batch.local.command needs the task's folder"
-                )
-            local = fill_refs(job.local_command, parameters)
-            if local and local[0] in ("python", "python3"):
-                local[0] = sys.executable  # the interpreter cirrostratus (and the project) runs in
-            return local, job.directory
-        engine = self.engine()
-        if engine and job.image:
-            argv = container_command(
-                engine,
-                job.image,
-                command,
-                env,
-                name=f"cirro-{job_id}",
-                vcpus=taken[0],
-                memory_mb=taken[1],
-                gpus=taken[2],
-                mounts=self.mounts,
-            )
-            return argv, workdir
-        owner = f"tasks/{job.task}/definition.yml" if job.task else "the task's definition.yml"
-        raise _AttemptFailed(
-            "ContainerEngineUnavailable",
-            f"job definition {job.logical_id} runs image {job.image!r}, which needs a container "
-            "engine, but neither docker nor podman answers `info` on this machine. Start one, or "
-            f"give the task a local command in {owner}: `batch: {{local: {{command: [python, "
-            "task.py, run, Ref::url]}}}}` (run in the task's folder, Ref::x filled from Parameters)",
-        )
-
-    async def _run(
-        self, argv: list[str], cwd: Path, env: dict[str, str], log_path: Path, timeout: float | None
-    ) -> tuple[int | None, str | None, str | None]:
-        """Run one attempt: its exit code, the attempt's StatusReason when it is not AWS's
-        usual `Essential container in task exited`, and the container's Reason (a signal)."""
-        with open(log_path, "ab") as out:
-            try:
-                proc = await asyncio.create_subprocess_exec(
-                    *argv,
-                    cwd=cwd,
-                    env=env,
-                    stdin=asyncio.subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=asyncio.subprocess.STDOUT,
-                    start_new_session=True,  # its own group: a kill takes its children too
-                    preexec_fn=die_with_parent(),  # and it dies with the engine
-                )
-            except OSError as exc:
-                out.write(f"CannotStartContainerError: {exc}\n".encode())
-                return None, f"CannotStartContainerError: {exc}", None
-            self._running.add(proc)
-            self.children.add(proc.pid, "batch", argv)
-            try:
-                code = await asyncio.wait_for(proc.wait(), timeout)
-            except TimeoutError:
-                _kill_group(proc.pid)
-                await proc.wait()
-                return _exit_code(proc.returncode), "Job attempt duration exceeded timeout", None
-            except asyncio.CancelledError:
-                _kill_group(proc.pid)
-                raise
-            finally:
-                self._running.discard(proc)
-                _kill_group(proc.pid)  # the container is gone: so is all it started
-                self.children.remove(proc.pid)
-        return _exit_code(code), None, killed_reason(code)
-
-
-def _exit_code(code: int | None) -> int | None:
-    """A container's exit code: 128 + N for a process killed by signal N (137 for SIGKILL),
-    as docker and AWS Batch report it, not Python's negative returncode."""
-    if code is not None and code < 0:
-        return 128 - code
-    return code
-
-
-def killed_reason(code: int | None) -> str | None:
-    """`Container.Reason` of an attempt whose process a signal killed, naming the signal."""
-    if code is None or code >= 0:
-        return None
-    try:
-        name = signal.Signals(-code).name
-    except ValueError:
-        name = f"signal {-code}"
-    return f"Container killed by {name} (exit code {128 - code})"
-
-
-def _kill_group(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    return orjson.dumps(value).decode()
-
-
-def _ms() -> int:
-    return int(time.time() * 1000)
