@@ -65,7 +65,7 @@ def test_finish_succeeds_on_a_zero_exit_and_raises_the_description_otherwise() -
     sub.description["Attempts"] = [first]
     with pytest.raises(TaskFailed) as failed:
         finish(sub.description)
-    cause = orjson.loads(failed.value.cause)
+    cause = orjson.loads(failed.value.cause or "")
     assert (cause["Status"], cause["StatusReason"], cause["StartedAt"]) == (
         "FAILED",
         ESSENTIAL_EXITED,
