@@ -172,7 +172,7 @@ def test_queued_payloads_are_shown_by_payload_state_and_query(project: Path) -> 
     assert "QUEUED" not in cirro("query", "--counts", "--collections", "elsewhere").stdout
 
 
-def test_payload_files_stream_and_a_bad_line_names_its_file_and_line(
+def test_payload_files_are_checked_before_anything_is_queued_then_streamed(
     tmp_path: Path,
 ) -> None:
     import json
@@ -185,14 +185,14 @@ def test_payload_files_stream_and_a_bad_line_names_its_file_and_line(
     listed = tmp_path / "b.json"
     listed.write_text(json.dumps([make_payload("mirror", "x"), make_payload("mirror", "y")]))
     source = PayloadSource((str(lines), str(listed)))
-    source.check()  # the first payload only (tests/cli/test_run_input.py)
+    assert source.check() == 5
     ids = [p["features"][0]["id"] for p in source]
     assert ids == ["l0", "l1", "l2", "x", "y"]
 
     broken = tmp_path / "c.jsonl"
     broken.write_text(json.dumps(make_payload("mirror", "ok")) + "\n{not json\n")
     with pytest.raises(CliError) as refused:
-        list(PayloadSource((str(lines), str(broken))))
+        PayloadSource((str(lines), str(broken))).check()
     assert refused.value.exit_code == 2 and f"{broken} line 2" in str(refused.value)
 
 

@@ -9,7 +9,7 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from typing import IO, Any
+from typing import Any
 
 import click
 
@@ -45,45 +45,33 @@ def gather_payloads(sources: tuple[str, ...]) -> list[dict[str, Any]]:
     return payloads
 
 
-class BadInput(CliError):
-    """A payload source that cannot be read, found while the payloads are being queued: a
-    usage error (2) whose message names the file (and line)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, 2)
-
-
 class PayloadSource:
-    """Payloads from files, globs and stdin, decoded one at a time as the intake takes them
-    (a JSON-lines file or stream a line at a time), so a run of 100,000 payloads never holds
-    them all and the engine does not wait for the whole input to be decoded first.
+    """Payloads from files, globs and stdin, read as they are submitted, so a run of 50,000
+    payloads never holds them all (a JSON-lines file is read a line at a time).
 
-    `check()` decodes the first payload only, before the engine opens: an empty or unreadable
-    input is refused (exit 2) with nothing queued. A bad line further on is found when it is
-    reached and raises `BadInput` naming the file and line; the payloads read before it are in
-    the intake by then. One pass: stdin cannot be read twice.
+    `check()` reads everything once first and counts it: a broken file is refused (exit 2)
+    before anything is queued. Only stdin, which cannot be read twice, is kept in memory.
     """
 
     def __init__(self, sources: tuple[str, ...]) -> None:
         self.paths = payload_paths(sources)
-        self._payloads = self._read()
-        self._first: list[dict[str, Any]] = []
+        self._stdin: list[dict[str, Any]] | None = None
 
-    def check(self) -> None:
-        """Decode the first payload; no payload at all is a usage error (2)."""
-        for payload in self._payloads:
-            self._first.append(payload)
-            return
-        raise CliError("no payloads found in the given input", 2)
+    def check(self) -> int:
+        """How many payloads there are; any unreadable source is a usage error (2)."""
+        count = sum(1 for _ in self)
+        if not count:
+            raise CliError("no payloads found in the given input", 2)
+        return count
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        while self._first:
-            yield self._first.pop()
-        yield from self._payloads
-
-    def _read(self) -> Iterator[dict[str, Any]]:
         for path in self.paths:
-            yield from _stream(path)
+            if path == "-":
+                if self._stdin is None:
+                    self._stdin = _load(path)
+                yield from self._stdin
+            else:
+                yield from _stream(path)
 
 
 def _load(source: str | bytes, name: str | None = None) -> list[dict[str, Any]]:
@@ -92,42 +80,35 @@ def _load(source: str | bytes, name: str | None = None) -> list[dict[str, Any]]:
     try:
         return load_payloads(source)
     except PayloadError as exc:
-        raise BadInput(str(exc.with_source(name))) from None
+        raise CliError(str(exc.with_source(name)), 2) from None
     except OSError as exc:
-        raise BadInput(f"{name or source!s}: cannot be read ({exc.strerror or exc})") from None
+        raise CliError(f"{name or source!s}: cannot be read ({exc.strerror or exc})", 2) from None
 
 
 def _stream(path: str) -> Iterator[dict[str, Any]]:
-    """The payloads of one file or of stdin (`-`); JSON lines one line at a time (input whose
-    first line is a whole JSON object and that has more lines), any other JSON as one
-    document (a JSON list is decoded whole)."""
-    try:
-        if path == "-":
-            yield from _stream_lines(sys.stdin.buffer, "<stdin>")
-            return
-        with open(path, "rb") as fh:
-            yield from _stream_lines(fh, path)
-    except OSError as exc:
-        raise BadInput(f"{path}: cannot be read ({exc.strerror or exc})") from None
-
-
-def _stream_lines(fh: IO[bytes], name: str) -> Iterator[dict[str, Any]]:
+    """The payloads of one file; JSON lines one line at a time (a file whose first line is
+    a whole JSON object and that has more lines), any other JSON as one document."""
     import orjson
 
-    first = fh.readline()
-    rest = fh.readline()
-    lines = False
-    if rest.strip() and first.strip():
-        try:
-            lines = isinstance(orjson.loads(first), dict)
-        except orjson.JSONDecodeError:
+    try:
+        with open(path, "rb") as fh:
+            first = fh.readline()
+            rest = fh.readline()
             lines = False
-    if not lines:
-        yield from _load(first + rest + fh.read(), name)
-        return
-    for number, line in enumerate(itertools.chain((first, rest), fh), start=1):
-        if line.strip():
-            yield from _load(line, f"{name} line {number}")
+            if rest.strip() and first.strip():
+                try:
+                    lines = isinstance(orjson.loads(first), dict)
+                except orjson.JSONDecodeError:
+                    lines = False
+            if not lines:
+                data = first + rest + fh.read()
+                yield from _load(data, path) if data.strip() else _load(path)
+                return
+            for number, line in enumerate(itertools.chain((first, rest), fh), start=1):
+                if line.strip():
+                    yield from _load(line, f"{path} line {number}")
+    except OSError as exc:
+        raise CliError(f"{path}: cannot be read ({exc.strerror or exc})", 2) from None
 
 
 class Progress:
@@ -275,17 +256,6 @@ def run_engine(
                 err=True,
             )
             return hand_over(engine, items, replace=replace, progress=update)
-    except BadInput as exc:  # a bad line part-way: batches sent before it stay queued
-        progress.stop()
-        left = engine.intake.waiting_count()
-        waiting = (
-            f"; {left} payload{'' if left == 1 else 's'} queued before it "
-            f"{'waits' if left == 1 else 'wait'} in the intake, and that run runs "
-            f"{'it' if left == 1 else 'them'} once"
-            if left
-            else ""
-        )
-        raise BadInput(f"{exc} (fix it and run again{waiting})") from None
     except KeyboardInterrupt:
         progress.stop()
         left = engine.intake.waiting_count()
