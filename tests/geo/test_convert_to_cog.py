@@ -88,3 +88,24 @@ def test_bad_options_are_named(scenes: list[Any], data_root: Path) -> None:
         run(scenes[:1], {"compression": "gzip"})
     with pytest.raises(InvalidInput, match="no asset 'B04'"):
         run(scenes[:1], {"assets": ["B04"]})
+
+
+def test_gdal_threads_follow_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Every core where GDAL_NUM_THREADS is unset (AWS); the share cirro's workers are given."""
+    import rio_cogeo.cogeo
+
+    from cirrostratus.geo.cog import DEFAULTS, convert
+
+    seen: list[str] = []
+    monkeypatch.setattr(
+        rio_cogeo.cogeo,
+        "cog_translate",
+        lambda *args, **kw: seen.append(kw["config"]["GDAL_NUM_THREADS"]),
+    )
+    monkeypatch.delenv("GDAL_NUM_THREADS", raising=False)
+    convert(tmp_path / "in.tif", tmp_path / "out.tif", dict(DEFAULTS))
+    monkeypatch.setenv("GDAL_NUM_THREADS", "1")
+    convert(tmp_path / "in.tif", tmp_path / "out.tif", dict(DEFAULTS))
+    assert seen == ["ALL_CPUS", "1"]

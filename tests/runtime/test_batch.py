@@ -102,6 +102,7 @@ def test_lambda_runner_job_environment_and_result(
     assert env["NUMBER"] == "5" and env["FLAG"] == "true"
     assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "eu-west-1"
     assert env["CIRRUS_STACK"] == "testsvc-dev"
+    assert env["GDAL_NUM_THREADS"] == env["OMP_NUM_THREADS"] == "1"  # its Vcpus: 1
     assert env["CIRRUS_DATA_BUCKET"] == locations.data_url
     assert env["CIRRUS_PAYLOAD_BUCKET"] == locations.payload_url
     assert env["CIRRUS_LOG_DIR"] == str(locations.logs_dir)

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from cirrostratus.runtime.env import StackContext, Unresolvable, local_value, task_environment
+from cirrostratus.runtime.env import (
+    THREAD_VARS,
+    StackContext,
+    Unresolvable,
+    local_value,
+    process_environment,
+    task_environment,
+    thread_limits,
+)
 from cirrostratus.runtime.jobs import fill_refs, reference
 from cirrostratus.runtime.names import component_name, function_ref
 
@@ -110,3 +118,16 @@ def test_refs_and_references() -> None:
     assert reference({"Ref": "MyQueue"}) == "MyQueue"
     assert reference("arn:aws:batch:us-west-2:1:job-definition/cirrus-dev-x:7") == "cirrus-dev-x"
     assert reference("arn:aws:batch:us-west-2:1:job-queue/cirrus-dev-q") == "cirrus-dev-q"
+
+
+def test_thread_pools_are_sized_to_the_cpu_share(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in THREAD_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    assert thread_limits(0.3) == dict.fromkeys(THREAD_VARS, "1")  # never below one
+    assert thread_limits(2.9)["GDAL_NUM_THREADS"] == "2"  # whole CPUs only
+    assert thread_limits(16)["OMP_NUM_THREADS"] == "4"  # never beyond the machine
+    monkeypatch.setenv("GDAL_NUM_THREADS", "ALL_CPUS")  # the user's shell wins
+    assert thread_limits(1)["GDAL_NUM_THREADS"] == "ALL_CPUS"
+    env = process_environment({"OMP_NUM_THREADS": "3"}, cpus=1)  # and the task's own
+    assert env["OMP_NUM_THREADS"] == "3" and env["MKL_NUM_THREADS"] == "1"

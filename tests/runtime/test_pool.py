@@ -79,6 +79,7 @@ def test_environment_seen_by_the_task(run: Any, pool: LambdaPool) -> None:
     assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "eu-central-1"
     assert env["AWS_LAMBDA_FUNCTION_NAME"] == "env"
     assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "256"
+    assert env["GDAL_NUM_THREADS"] == env["MKL_NUM_THREADS"] == "1"  # 256 MB: one vCPU's share
     assert env["LAMBDA_TASK_ROOT"] == str(PROBE)
     assert env["TMPDIR"] == out["cwd"] and out["cwd"] != str(PROBE)
     assert "PYTEST_CURRENT_TEST" not in env  # nothing of the parent leaks beyond the basics

@@ -8,6 +8,7 @@ COG really holds.
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +63,9 @@ def convert(src: Path, dst: Path, opts: dict[str, Any]) -> None:
     size = int(opts["blocksize"])
     profile.update(blockxsize=size, blockysize=size)
     config = {
-        "GDAL_NUM_THREADS": "ALL_CPUS",
+        # every core where the task has the machine to itself (Lambda, Batch); the CPU share
+        # cirro gives each worker when several run side by side (runtime/env.thread_limits)
+        "GDAL_NUM_THREADS": os.environ.get("GDAL_NUM_THREADS", "ALL_CPUS"),
         "GDAL_TIFF_INTERNAL_MASK": True,
         # GDAL's overview tile size; rio-cogeo has no argument for it
         "GDAL_TIFF_OVR_BLOCKSIZE": str(int(opts["overview_blocksize"] or size)),

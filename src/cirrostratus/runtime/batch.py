@@ -279,7 +279,7 @@ class BatchRunner:
             code, status, reason = await run_attempt(
                 argv,
                 cwd,
-                process_environment(sub.env),
+                process_environment(sub.env, sub.vcpus),
                 path,
                 job.timeout_s,
                 running=self._running,

@@ -182,8 +182,28 @@ def task_environment(
     return env
 
 
-def process_environment(task_env: Mapping[str, str]) -> dict[str, str]:
-    """The whole environment of a task process: passthrough basics, then the task's own."""
+THREAD_VARS = ("GDAL_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+"""The thread pools of the libraries raster tasks use (GDAL, OpenMP, BLAS)."""
+LAMBDA_MB_PER_VCPU = 1769
+"""Lambda gives a function one vCPU per 1,769 MB of memorySize."""
+
+
+def thread_limits(cpus: float) -> dict[str, str]:
+    """THREAD_VARS sized to a task's CPU share, as Dask sizes them for its workers.
+
+    Here tasks run side by side on shared cores, where on AWS each has CPUs of its own: a
+    library that starts one thread per core in every worker (GDAL with ALL_CPUS) makes N
+    workers run N x cores threads, and two COG conversions side by side ran 30% slower than
+    with a thread each (benchmarks/cog.py's notes in docs/runtime.md). A value in the task's
+    environment or the user's shell wins."""
+    share = str(max(1, min(int(cpus), os.cpu_count() or 1)))
+    return {var: os.environ.get(var, share) for var in THREAD_VARS}
+
+
+def process_environment(task_env: Mapping[str, str], cpus: float = 1) -> dict[str, str]:
+    """The whole environment of a task process: passthrough basics, thread pools sized to
+    its `cpus`, then the task's own."""
     env = {k: os.environ[k] for k in PASSTHROUGH if k in os.environ}
+    env.update(thread_limits(cpus))
     env.update(task_env)
     return env

@@ -14,6 +14,7 @@ from typing import Any
 
 from cirrostratus.runtime.env import (
     FUNCTION_PREFIX,
+    LAMBDA_MB_PER_VCPU,
     LOCAL_ACCOUNT,
     StackContext,
     process_environment,
@@ -50,7 +51,7 @@ class LambdaSpec:
 
     def worker_environment(self, workdir: Path, log_stream: str) -> dict[str, str]:
         """Exactly what the worker process sees: the task's env plus Lambda's own variables."""
-        env = process_environment(self.environment)
+        env = process_environment(self.environment, self.memory_mb / LAMBDA_MB_PER_VCPU)
         # `--aws local` names functions as deployed: <service>-<stage>-<name>
         function_name = self.environment.get(FUNCTION_PREFIX, "") + self.name
         env.update(
