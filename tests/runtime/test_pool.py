@@ -223,6 +223,31 @@ def test_output_is_logged_per_invocation(run: Any, pool: LambdaPool, logs_dir: P
     assert next(iter(read_logs(logs_dir, request_id="r-noisy")))["execution_id"] == "exec-1"
 
 
+def test_no_worker_starts_while_the_workers_fill_every_core(run: Any) -> None:
+    """A function that has a worker waits for it while the workers keep every core busy; once
+    cores are free again (measured), its waiting requests start another worker."""
+    spec = _spec("long", "sleep", timeout_s=5)
+
+    async def scenario() -> tuple[list[int], bool, list[int]]:
+        # housekeeping never runs on its own here: the test sets and measures cores_full
+        async with LambdaPool({"long": spec}, max_workers=4, poll_interval=3600) as p:
+            p.cores = 4
+            await p.invoke("long", {"seconds": 0.2})  # known to be long: not pipelined
+            p.cores_full = True
+            calls = [asyncio.ensure_future(p.invoke("long", {"seconds": 0.2})) for _ in range(4)]
+            await asyncio.sleep(0)
+            full = p.pipe_depths("long")
+            p.measure_cpu()  # the worker sleeps: far from four busy cores
+            freed = p.pipe_depths("long")
+            await asyncio.gather(*calls)
+            return full, p.cores_full, freed
+
+    full, still_full, freed = run(scenario())
+    assert full == [1]
+    assert not still_full
+    assert freed == [1, 1]  # one more starts (one start at a time), the rest wait for them
+
+
 def test_throttling_beyond_the_queue_bound(run: Any, tmp_path: Path) -> None:
     spec = _spec("sleepy", "sleep", reserved_concurrency=1, timeout_s=5)
 

@@ -4,8 +4,9 @@ Like Lambda, a function keeps execution environments warm and reuses them: each 
 imports the handler once and then serves many invocations. Unlike Lambda, requests to a
 function that runs briefly are pipelined — up to `depth` are in a worker's pipe at once — so
 a worker never waits for the parent between invocations; a long-running function's requests
-wait in the parent for the first free worker instead. Workers start lazily, at most `reserved_concurrency` per
-function and `max_workers` in all; idle ones stop after `idle_timeout` seconds.
+wait in the parent for the first free worker instead. Workers start lazily, at most
+`reserved_concurrency` per function and `max_workers` in all, and not while the workers
+already keep every core busy (runtime/cpu.py); idle ones stop after `idle_timeout` seconds.
 
 Limits are enforced from the parent by one housekeeping task: a request running longer than
 the function's timeout fails with `States.Timeout`, a worker whose resident memory passes
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from cirrostratus.runtime.children import PIDS_DIR, ChildRecords, die_with_parent, reap
+from cirrostratus.runtime.cpu import CpuUse
 from cirrostratus.runtime.errors import (
     EXIT_ERROR,
     OUT_OF_MEMORY,
@@ -60,6 +62,8 @@ matters for tiny tasks only. For long ones it costs: a request written into a bu
 pipe cannot move, so a burst of long tasks ends with one worker still working through its
 pipe while another sits idle. Until a function has answered once its duration is unknown,
 and it is not pipelined either."""
+CPU_SAMPLE_S = 0.25
+"""How often the workers' CPU use is measured (runtime/cpu.py)."""
 
 
 class _FunctionPool:
@@ -81,7 +85,9 @@ class _FunctionPool:
         At most one worker of a function starts at a time: a burst pipelines onto the
         starting worker instead of paying a cold start (an import) per request, which on a
         small machine costs more CPU than it saves. Only short functions are pipelined
-        (PIPELINE_BELOW_S); a long one's requests wait here for the first free worker.
+        (PIPELINE_BELOW_S); a long one's requests wait here for the first free worker. While
+        the workers already keep every core busy (`cores_full`), a function that has a
+        worker waits for it rather than starting another.
         """
         pending = self.pending
         typical = self.typical_s
@@ -99,7 +105,11 @@ class _FunctionPool:
                 if n < least:
                     least, target = n, w
             if target is None or target.inflight:
-                can_grow = not starting and len(self.workers) < self.limit
+                can_grow = (
+                    not starting
+                    and len(self.workers) < self.limit
+                    and not (self.workers and self.pool.cores_full)
+                )
                 # a function that has a worker only grows into a free slot; one with none
                 # may take the slot of a quiet worker elsewhere (else it could never run)
                 if can_grow and self.pool.reserve(self, steal=not self.workers):
@@ -229,6 +239,9 @@ class LambdaPool:
         self.live: set[Worker] = set()  # spawned and not yet reaped, killed ones included
         self.starved: set[_FunctionPool] = set()
         self._kick_scheduled = False
+        self.cpu = CpuUse()
+        self.cores = os.cpu_count() or 1
+        self.cores_full = False  # the workers used every core at the last measurement
 
     async def __aenter__(self) -> LambdaPool:
         return self
@@ -345,13 +358,16 @@ class LambdaPool:
 
     async def _housekeeping(self) -> None:
         """Timeouts, memory, idle workers and log flushing, a few times a second."""
-        last_flush = time.monotonic()
+        last_flush = last_cpu = time.monotonic()
         while not self._closed:
             await asyncio.sleep(self.poll_interval)
             now = time.monotonic()
             try:
                 for fp in list(self._pools.values()):
                     fp.housekeep(now)
+                if now - last_cpu >= CPU_SAMPLE_S:
+                    self.measure_cpu()
+                    last_cpu = now
                 if self.starved:  # idle workers may have become old enough to give way
                     self.kick()
                 if now - last_flush >= 0.2:
@@ -359,6 +375,16 @@ class LambdaPool:
                     last_flush = now
             except Exception:  # never let one bad round end the limits for good
                 log.exception("lambda pool housekeeping failed; continuing")
+
+    def measure_cpu(self) -> None:
+        """Note whether the workers keep every core busy (within half a core); when that
+        ends, functions with requests waiting may start workers again."""
+        used = self.cpu.cores_in_use((w.pid, w.spawned_at) for w in self.live if w.pid)
+        was, self.cores_full = self.cores_full, used >= self.cores - 0.5
+        if was and not self.cores_full:
+            for fp in list(self._pools.values()):
+                if fp.pending:
+                    fp.dispatch()
 
     # -- introspection ----------------------------------------------------------------
     def component_name(self, function_name: str) -> str:
