@@ -82,9 +82,9 @@ class _FunctionPool:
     def dispatch(self) -> None:
         """Hand pending requests to workers: an idle one, else a new one, else the least busy.
 
-        At most one worker of a function starts at a time: a burst pipelines onto the
-        starting worker instead of paying a cold start (an import) per request, which on a
-        small machine costs more CPU than it saves. Only short functions are pipelined
+        At most one worker of a function starts at a time: a burst waits for the starting
+        worker instead of paying a cold start (an import) per request, which on a small
+        machine costs more CPU than it saves. Only short functions are pipelined
         (PIPELINE_BELOW_S); a long one's requests wait here for the first free worker. While
         the workers already keep every core busy (`cores_full`), a function that has a
         worker waits for it rather than starting another.
