@@ -196,6 +196,30 @@ def test_payload_files_are_checked_before_anything_is_queued_then_streamed(
     assert refused.value.exit_code == 2 and f"{broken} line 2" in str(refused.value)
 
 
+def test_stdin_is_spooled_to_a_file_and_read_a_line_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """stdin cannot be read twice: it is copied to a temporary file (not held as payloads),
+    checked, then streamed from it; a bad line is named by its number."""
+    import io
+    import json
+
+    from cirrostratus.cli.errors import CliError
+    from cirrostratus.cli.run import PayloadSource
+
+    text = "\n".join(json.dumps(make_payload("mirror", f"s{i}")) for i in range(4))
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
+    source = PayloadSource(("-",))
+    assert source.check() == 4
+    assert not isinstance(source._stdin, list) and source._stdin is not None
+    assert [p["features"][0]["id"] for p in source] == ["s0", "s1", "s2", "s3"]
+
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b'{"a": 1}\n{not json\n')))
+    with pytest.raises(CliError) as refused:
+        PayloadSource(("-",)).check()
+    assert refused.value.exit_code == 2 and "<stdin> line 2" in str(refused.value)
+
+
 def test_quiet_and_json_runs_pass_no_progress_callback() -> None:
     from cirrostratus.engine.report import RunReport
 

@@ -6,10 +6,12 @@ import asyncio
 import glob
 import itertools
 import os
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import IO, Any
 
 import click
 
@@ -46,16 +48,17 @@ def gather_payloads(sources: tuple[str, ...]) -> list[dict[str, Any]]:
 
 
 class PayloadSource:
-    """Payloads from files, globs and stdin, read as they are submitted, so a run of 50,000
-    payloads never holds them all (a JSON-lines file is read a line at a time).
+    """Payloads from files, globs and stdin, read as they are submitted, so a run of 100,000
+    payloads never holds them all (JSON lines are read a line at a time).
 
-    `check()` reads everything once first and counts it: a broken file is refused (exit 2)
-    before anything is queued. Only stdin, which cannot be read twice, is kept in memory.
+    `check()` reads everything once first and counts it: a broken input is refused (exit 2)
+    before anything is queued. stdin, which cannot be read twice, is copied to an unnamed
+    temporary file as it is first read, and both passes read that.
     """
 
     def __init__(self, sources: tuple[str, ...]) -> None:
         self.paths = payload_paths(sources)
-        self._stdin: list[dict[str, Any]] | None = None
+        self._stdin: IO[bytes] | None = None
 
     def check(self) -> int:
         """How many payloads there are; any unreadable source is a usage error (2)."""
@@ -67,11 +70,17 @@ class PayloadSource:
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for path in self.paths:
             if path == "-":
-                if self._stdin is None:
-                    self._stdin = _load(path)
-                yield from self._stdin
+                yield from _stream_lines(self._spooled_stdin(), "<stdin>")
             else:
                 yield from _stream(path)
+
+    def _spooled_stdin(self) -> IO[bytes]:
+        if self._stdin is None:
+            # kept open for the second pass; the file has no name and goes when closed
+            self._stdin = tempfile.TemporaryFile()  # noqa: SIM115
+            shutil.copyfileobj(sys.stdin.buffer, self._stdin)
+        self._stdin.seek(0)
+        return self._stdin
 
 
 def _load(source: str | bytes, name: str | None = None) -> list[dict[str, Any]]:
@@ -86,29 +95,33 @@ def _load(source: str | bytes, name: str | None = None) -> list[dict[str, Any]]:
 
 
 def _stream(path: str) -> Iterator[dict[str, Any]]:
-    """The payloads of one file; JSON lines one line at a time (a file whose first line is
-    a whole JSON object and that has more lines), any other JSON as one document."""
-    import orjson
-
+    """The payloads of one file (see `_stream_lines`)."""
     try:
         with open(path, "rb") as fh:
-            first = fh.readline()
-            rest = fh.readline()
-            lines = False
-            if rest.strip() and first.strip():
-                try:
-                    lines = isinstance(orjson.loads(first), dict)
-                except orjson.JSONDecodeError:
-                    lines = False
-            if not lines:
-                data = first + rest + fh.read()
-                yield from _load(data, path) if data.strip() else _load(path)
-                return
-            for number, line in enumerate(itertools.chain((first, rest), fh), start=1):
-                if line.strip():
-                    yield from _load(line, f"{path} line {number}")
+            yield from _stream_lines(fh, path)
     except OSError as exc:
         raise CliError(f"{path}: cannot be read ({exc.strerror or exc})", 2) from None
+
+
+def _stream_lines(fh: IO[bytes], name: str) -> Iterator[dict[str, Any]]:
+    """The payloads of an open file: JSON lines one line at a time (input whose first line
+    is a whole JSON object and that has more lines), any other JSON as one document."""
+    import orjson
+
+    first = fh.readline()
+    rest = fh.readline()
+    lines = False
+    if rest.strip() and first.strip():
+        try:
+            lines = isinstance(orjson.loads(first), dict)
+        except orjson.JSONDecodeError:
+            lines = False
+    if not lines:
+        yield from _load(first + rest + fh.read(), name)
+        return
+    for number, line in enumerate(itertools.chain((first, rest), fh), start=1):
+        if line.strip():
+            yield from _load(line, f"{name} line {number}")
 
 
 class Progress:
