@@ -26,6 +26,7 @@ import orjson
 from cirrostratus.executors.dask_cluster import Cluster, ClusterUnavailable
 from cirrostratus.executors.dask_remote import run_batch, run_lambda
 from cirrostratus.executors.dask_resources import batch_needs, how_to_add, lambda_needs, placement
+from cirrostratus.runtime.batch_description import finish, now_ms, submission
 from cirrostratus.runtime.errors import (
     BATCH_FAILED,
     EXIT_ERROR,
@@ -222,6 +223,8 @@ class DaskBatchRunner:
                 "Batch.ClientException", "submitJob needs JobDefinition, JobName and JobQueue"
             )
         job = self.local.job(params["JobDefinition"])  # an unknown one fails as locally
+        queue = self.local.queue(params.get("JobQueue"))
+        description = submission(job, queue, params, self.local.stack.region).description
         constraints, missing = placement(
             batch_needs(job, params.get("ContainerOverrides")), self.cluster.worker_resources()
         )
@@ -229,8 +232,9 @@ class DaskBatchRunner:
             reason = how_to_add(
                 f"job definition {job.logical_id} {missing}: no Dask worker can run it"
             )
-            self._fail(job, params, [self._attempt(job, reason, "InsufficientResources")])
-        attempts: list[dict[str, Any]] = []
+            description["Attempts"].append(self._attempt(job, reason, "InsufficientResources"))
+            finish(description)  # raises: the attempt has no exit code
+        attempts: list[dict[str, Any]] = description["Attempts"]
         for _ in range(max(1, job.attempts)):
             try:
                 outcome = await _submitted(
@@ -259,13 +263,13 @@ class DaskBatchRunner:
                 return job_out
             if attempts:  # earlier attempts lost their worker: keep them in the description
                 try:
-                    description = orjson.loads(outcome[2] or "")
-                    description["Attempts"] = attempts + list(description.get("Attempts") or [])
-                    raise TaskFailed(outcome[1], orjson.dumps(description).decode())
+                    remote = orjson.loads(outcome[2] or "")
+                    remote["Attempts"] = attempts + list(remote.get("Attempts") or [])
+                    raise TaskFailed(outcome[1], orjson.dumps(remote).decode())
                 except (orjson.JSONDecodeError, TypeError, AttributeError):
                     pass
             raise TaskFailed(outcome[1], outcome[2])
-        self._fail(job, params, attempts)
+        finish(description)  # raises: every attempt lost its worker, none has an exit code
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _keep_logs(self, streams: Mapping[str, str]) -> None:
@@ -282,39 +286,13 @@ class DaskBatchRunner:
         path = batch_log_path(self.logs_dir, stream)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f"{first_line}\n{reason}\n")
-        now = int(time.time() * 1000)
+        now = now_ms()
         return {
-            "Container": {"LogStreamName": stream},
+            "Container": {"ExitCode": None, "LogStreamName": stream},
             "StartedAt": now,
             "StoppedAt": now,
             "StatusReason": reason,
         }
-
-    def _fail(self, job: Any, params: Mapping[str, Any], attempts: list[dict[str, Any]]) -> None:
-        """Raise the job's failure as `submitJob.sync` reports it (States.TaskFailed)."""
-        from cirrostratus.runtime.env import LOCAL_ACCOUNT
-
-        region = self.local.stack.region
-        job_id = str(uuid.uuid4())
-        last = attempts[-1]
-        description = {
-            "JobArn": f"arn:aws:batch:{region}:{LOCAL_ACCOUNT}:job/{job_id}",
-            "JobName": str(params.get("JobName") or job.name),
-            "JobId": job_id,
-            "JobDefinition": f"arn:aws:batch:{region}:{LOCAL_ACCOUNT}:job-definition/{job.name}:1",
-            "Status": "FAILED",
-            "StatusReason": last["StatusReason"],
-            "Attempts": attempts,
-            "CreatedAt": attempts[0]["StartedAt"],
-            "StartedAt": attempts[0]["StartedAt"],
-            "StoppedAt": last["StoppedAt"],
-            "Container": {
-                "Image": job.image,
-                "LogStreamName": last["Container"]["LogStreamName"],
-                "ExitCode": None,
-            },
-        }
-        raise TaskFailed(BATCH_FAILED, orjson.dumps(description).decode())
 
     async def close(self) -> None:
         return
